@@ -1,0 +1,478 @@
+/*-------------------------------------------------------------------------
+ *
+ * aov_core.c
+ *	  Average order value state (see aov_core.h).
+ *
+ * IDENTIFICATION
+ *	  src/core/aov_core.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "aov_core.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const kind_names[] = {"empty", "numeric", "float8"};
+
+void
+aov_init(aov_core *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+int64_t
+aov_count(const aov_core *s)
+{
+	int64_t		finite = s->kind == AOV_NUMERIC ? s->sum.dec.count :
+		s->kind == AOV_FLOAT8 ? s->sum.flt.count : 0;
+
+	return finite + s->nan + s->pinf + s->ninf;
+}
+
+/* Give an empty state its kind, or check that it has this kind. */
+static kpi_status
+take_kind(aov_core *s, aov_kind kind, kpi_msg *msg)
+{
+	if (s->kind == AOV_EMPTY)
+	{
+		s->kind = kind;
+		if (kind == AOV_FLOAT8)
+			s->sum.flt.exact = 1;
+		return KPI_OK;
+	}
+	if (s->kind != (int32_t) kind)
+		return kpi_fail(msg, KPI_ERR_MISMATCH,
+						"A state of %s values cannot take %s values.",
+						kind_names[s->kind], kind_names[kind]);
+	return KPI_OK;
+}
+
+/* After a removal: a state that holds nothing again is the empty state. */
+static kpi_status
+settle(aov_core *s, kpi_status status)
+{
+	if (status == KPI_OK && aov_count(s) == 0)
+		aov_init(s);
+	return status;
+}
+
+kpi_status
+aov_add_decimal(aov_core *s, const decsum_decimal *d, kpi_msg *msg)
+{
+	kpi_status	st = take_kind(s, AOV_NUMERIC, msg);
+
+	return st != KPI_OK ? st : decsum_add_decimal(&s->sum.dec, d, msg);
+}
+
+kpi_status
+aov_add_int64(aov_core *s, int64_t v, kpi_msg *msg)
+{
+	kpi_status	st = take_kind(s, AOV_NUMERIC, msg);
+
+	return st != KPI_OK ? st : decsum_add_int64(&s->sum.dec, v, msg);
+}
+
+kpi_status
+aov_add_float8(aov_core *s, double v, kpi_msg *msg)
+{
+	kpi_status	st;
+
+	if (isnan(v))
+		return aov_add_special(s, AOV_FLOAT8, AOV_NAN, msg);
+	if (isinf(v))
+		return aov_add_special(s, AOV_FLOAT8, v > 0 ? AOV_PINF : AOV_NINF, msg);
+	st = take_kind(s, AOV_FLOAT8, msg);
+	return st != KPI_OK ? st : fsum_add(&s->sum.flt, v, msg);
+}
+
+static int64_t *
+special_counter(aov_core *s, aov_special which)
+{
+	return which == AOV_NAN ? &s->nan : which == AOV_PINF ? &s->pinf : &s->ninf;
+}
+
+kpi_status
+aov_add_special(aov_core *s, aov_kind kind, aov_special which, kpi_msg *msg)
+{
+	kpi_status	st = take_kind(s, kind, msg);
+
+	if (st == KPI_OK)
+		(*special_counter(s, which))++;
+	return st;
+}
+
+kpi_status
+aov_remove_decimal(aov_core *s, const decsum_decimal *d, kpi_msg *msg)
+{
+	if (s->kind != AOV_NUMERIC)
+		return KPI_CANNOT_INVERT;
+	return settle(s, decsum_remove_decimal(&s->sum.dec, d, msg));
+}
+
+kpi_status
+aov_remove_int64(aov_core *s, int64_t v, kpi_msg *msg)
+{
+	if (s->kind != AOV_NUMERIC)
+		return KPI_CANNOT_INVERT;
+	return settle(s, decsum_remove_int64(&s->sum.dec, v, msg));
+}
+
+kpi_status
+aov_remove_float8(aov_core *s, double v, kpi_msg *msg)
+{
+	if (isnan(v))
+		return aov_remove_special(s, AOV_FLOAT8, AOV_NAN, msg);
+	if (isinf(v))
+		return aov_remove_special(s, AOV_FLOAT8, v > 0 ? AOV_PINF : AOV_NINF, msg);
+	if (s->kind != AOV_FLOAT8)
+		return KPI_CANNOT_INVERT;
+	return settle(s, fsum_remove(&s->sum.flt, v));
+}
+
+kpi_status
+aov_remove_special(aov_core *s, aov_kind kind, aov_special which, kpi_msg *msg)
+{
+	int64_t    *counter = special_counter(s, which);
+
+	(void) msg;
+	if (s->kind != (int32_t) kind || *counter == 0)
+		return KPI_CANNOT_INVERT;
+	(*counter)--;
+	return settle(s, KPI_OK);
+}
+
+kpi_status
+aov_merge(aov_core *dst, const aov_core *src, kpi_msg *msg)
+{
+	aov_core	next = *dst;
+	kpi_status	st;
+
+	if (src->kind == AOV_EMPTY)
+		return KPI_OK;
+	st = take_kind(&next, (aov_kind) src->kind, msg);
+	if (st == KPI_OK)
+		st = src->kind == AOV_NUMERIC ?
+			decsum_merge(&next.sum.dec, &src->sum.dec, msg) :
+			fsum_merge(&next.sum.flt, &src->sum.flt, msg);
+	if (st != KPI_OK)
+		return st;
+	next.nan += src->nan;
+	next.pinf += src->pinf;
+	next.ninf += src->ninf;
+	*dst = next;
+	return KPI_OK;
+}
+
+aov_outcome
+aov_result(const aov_core *s)
+{
+	if (aov_count(s) == 0)
+		return AOV_NO_VALUES;
+	if (s->nan > 0 || (s->pinf > 0 && s->ninf > 0))
+		return AOV_MEAN_NAN;
+	if (s->pinf > 0)
+		return AOV_MEAN_PINF;
+	if (s->ninf > 0)
+		return AOV_MEAN_NINF;
+	return AOV_MEAN_FINITE;
+}
+
+/* ------------------------------------------------------------ validation */
+
+/*
+ * Whether s is a state the transition functions could have built; text
+ * and binary input both end here, so a stored state is never trusted.
+ */
+static bool
+aov_is_valid(const aov_core *s, kpi_msg *msg)
+{
+	static const aov_core empty;
+
+	if (s->nan < 0 || s->pinf < 0 || s->ninf < 0 ||
+		s->nan > INT64_MAX / 4 || s->pinf > INT64_MAX / 4 || s->ninf > INT64_MAX / 4)
+		return kpi_fail(msg, KPI_ERR_TEXT, "The counts of NaN and infinite values must be between 0 and %lld.",
+						(long long) (INT64_MAX / 4)) == KPI_OK;
+	switch (s->kind)
+	{
+		case AOV_EMPTY:
+			if (memcmp(s, &empty, sizeof(*s)) != 0)
+				return kpi_fail(msg, KPI_ERR_TEXT, "An empty state has no other fields.") == KPI_OK;
+			return true;
+		case AOV_NUMERIC:
+			{
+				const decsum *d = &s->sum.dec;
+
+				if (d->count < 0 || d->count > INT64_MAX / 4 ||
+					d->scale < 0 || d->scale > DECSUM_MAX_SCALE ||
+					d->max_scale_count < 0 || d->max_scale_count > d->count ||
+					(d->count > 0 && d->scale > 0 && d->max_scale_count == 0) ||
+					(d->count == 0 && (d->sum != 0 || d->scale != 0)) ||
+					d->reserved != 0)
+					return kpi_fail(msg, KPI_ERR_TEXT,
+									"The sum, its scale and the counts do not fit together.") == KPI_OK;
+				return true;
+			}
+		case AOV_FLOAT8:
+			if (s->sum.flt.count > INT64_MAX / 4 || !fsum_is_valid(&s->sum.flt))
+				return kpi_fail(msg, KPI_ERR_TEXT,
+								"The float8 sum is not finite, not normalised, or does not fit its count.") == KPI_OK;
+			return true;
+		default:
+			return kpi_fail(msg, KPI_ERR_TEXT, "Unknown state kind %d.", (int) s->kind) == KPI_OK;
+	}
+}
+
+/* ------------------------------------------------------------------ text */
+
+void
+aov_format(const aov_core *s, kpi_strbuf *out)
+{
+	kpi_strbuf_appendf(out, "(v:%d", KPI_STATE_VERSION);
+	if (s->kind == AOV_EMPTY)
+	{
+		kpi_strbuf_append(out, ",n:0)");
+		return;
+	}
+	kpi_strbuf_appendf(out, ",kind:%s,n:%lld,sum:", kind_names[s->kind],
+					   (long long) aov_count(s));
+	if (s->kind == AOV_NUMERIC)
+	{
+		char		buf[DECSUM_TEXT_SIZE(DECSUM_MAX_SCALE)];
+
+		decsum_format(s->sum.dec.sum, s->sum.dec.scale, buf);
+		kpi_strbuf_append(out, buf);
+		kpi_strbuf_appendf(out, ",max_scale_count:%lld", (long long) s->sum.dec.max_scale_count);
+	}
+	else
+	{
+		kpi_strbuf_append_f64(out, s->sum.flt.hi);
+		kpi_strbuf_append(out, ",sum_lo:");
+		kpi_strbuf_append_f64(out, s->sum.flt.lo);
+		kpi_strbuf_append(out, s->sum.flt.exact ? ",exact:true" : ",exact:false");
+	}
+	kpi_strbuf_appendf(out, ",nan:%lld,pinf:%lld,ninf:%lld)",
+					   (long long) s->nan, (long long) s->pinf, (long long) s->ninf);
+}
+
+/* Field names in canonical order; a bit each in the `seen` mask. */
+enum
+{
+	F_KIND, F_N, F_SUM, F_MAX_SCALE_COUNT, F_SUM_LO, F_EXACT, F_NAN, F_PINF, F_NINF, F_COUNT
+};
+static const char *const field_names[F_COUNT] = {
+	"kind", "n", "sum", "max_scale_count", "sum_lo", "exact", "nan", "pinf", "ninf"
+};
+
+#define FIELDS_NUMERIC ((1u << F_KIND) | (1u << F_N) | (1u << F_SUM) | (1u << F_MAX_SCALE_COUNT) | \
+						(1u << F_NAN) | (1u << F_PINF) | (1u << F_NINF))
+#define FIELDS_FLOAT8 ((1u << F_KIND) | (1u << F_N) | (1u << F_SUM) | (1u << F_SUM_LO) | \
+					   (1u << F_EXACT) | (1u << F_NAN) | (1u << F_PINF) | (1u << F_NINF))
+
+/* The raw field values of a state text, before they are checked together. */
+typedef struct aov_fields
+{
+	unsigned	seen;
+	kpi_text_field sum;			/* parsed once the kind is known */
+	aov_kind	kind;
+	int64_t		n;
+	int64_t		max_scale_count;
+	double		sum_lo;
+	bool		exact;
+	int64_t		special[3];
+} aov_fields;
+
+static kpi_status
+parse_field(const kpi_text_field *f, int which, aov_fields *fields, kpi_msg *msg)
+{
+	switch (which)
+	{
+		case F_KIND:
+			for (int k = AOV_NUMERIC; k <= AOV_FLOAT8; k++)
+				if (strlen(kind_names[k]) == f->vallen &&
+					memcmp(f->val, kind_names[k], f->vallen) == 0)
+				{
+					fields->kind = (aov_kind) k;
+					return KPI_OK;
+				}
+			return kpi_fail(msg, KPI_ERR_TEXT, "Unknown kind \"%.*s\"; expected numeric or float8.",
+							(int) f->vallen, f->val);
+		case F_N:
+			return kpi_parse_i64(f->val, f->vallen, &fields->n, msg);
+		case F_SUM:
+			fields->sum = *f;
+			return KPI_OK;
+		case F_MAX_SCALE_COUNT:
+			return kpi_parse_i64(f->val, f->vallen, &fields->max_scale_count, msg);
+		case F_SUM_LO:
+			return kpi_parse_f64(f->val, f->vallen, &fields->sum_lo, msg);
+		case F_EXACT:
+			if (f->vallen == 4 && memcmp(f->val, "true", 4) == 0)
+				fields->exact = true;
+			else if (f->vallen == 5 && memcmp(f->val, "false", 5) == 0)
+				fields->exact = false;
+			else
+				return kpi_fail(msg, KPI_ERR_TEXT, "\"exact\" is true or false, not \"%.*s\".",
+								(int) f->vallen, f->val);
+			return KPI_OK;
+		default:
+			return kpi_parse_i64(f->val, f->vallen, &fields->special[which - F_NAN], msg);
+	}
+}
+
+kpi_status
+aov_parse(const char *text, aov_core *s, kpi_msg *msg)
+{
+	kpi_text_reader tr;
+	kpi_text_field f;
+	aov_fields	fields = {0};
+	kpi_status	st = kpi_text_open_state(&tr, text, msg);
+	int64_t		finite;
+
+	if (st != KPI_OK)
+		return st;
+	while (kpi_text_next_field(&tr, &f, &st, msg))
+	{
+		int			which = 0;
+
+		while (which < F_COUNT && !kpi_text_key_is(&f, field_names[which]))
+			which++;
+		if (which == F_COUNT)
+			return kpi_fail(msg, KPI_ERR_TEXT, "Unknown field \"%.*s\".", (int) f.keylen, f.key);
+		if (fields.seen & (1u << which))
+			return kpi_fail(msg, KPI_ERR_TEXT, "Field \"%s\" appears twice.", field_names[which]);
+		fields.seen |= 1u << which;
+		st = parse_field(&f, which, &fields, msg);
+		if (st != KPI_OK)
+			return st;
+	}
+	if (st != KPI_OK)
+		return st;
+
+	aov_init(s);
+	if (fields.seen == (1u << F_N) && fields.n == 0)
+		return KPI_OK;
+	if (fields.seen != (fields.kind == AOV_FLOAT8 ? FIELDS_FLOAT8 : FIELDS_NUMERIC))
+		return kpi_fail(msg, KPI_ERR_TEXT, "Fields are missing or do not belong to this kind; "
+						"write (v:1,n:0) for an empty state.");
+
+	s->kind = fields.kind;
+	s->nan = fields.special[0];
+	s->pinf = fields.special[1];
+	s->ninf = fields.special[2];
+	finite = fields.n - s->nan - s->pinf - s->ninf;
+	if (fields.kind == AOV_NUMERIC)
+	{
+		st = decsum_parse(fields.sum.val, fields.sum.vallen, &s->sum.dec.sum,
+						  &s->sum.dec.scale, msg);
+		s->sum.dec.count = finite;
+		s->sum.dec.max_scale_count = fields.max_scale_count;
+	}
+	else
+	{
+		st = kpi_parse_f64(fields.sum.val, fields.sum.vallen, &s->sum.flt.hi, msg);
+		s->sum.flt.lo = fields.sum_lo;
+		s->sum.flt.count = finite;
+		s->sum.flt.exact = fields.exact ? 1 : 0;
+		/* -0 reads as 0: equal states have equal bytes */
+		s->sum.flt.hi += 0.0;
+		s->sum.flt.lo += 0.0;
+	}
+	if (st != KPI_OK)
+		return st;
+	if (fields.n < 0 || finite < 0)
+		return kpi_fail(msg, KPI_ERR_TEXT, "\"n\" must count every value, NaN and infinities included.");
+	if (!aov_is_valid(s, msg))
+		return KPI_ERR_TEXT;
+	if (fields.n == 0)
+		aov_init(s);
+	return KPI_OK;
+}
+
+/* ---------------------------------------------------------------- binary */
+
+size_t
+aov_encoded_size(const aov_core *s)
+{
+	switch (s->kind)
+	{
+		case AOV_NUMERIC:
+			return 2 + 4 * 8 + 16 + 4 + 8;
+		case AOV_FLOAT8:
+			return 2 + 4 * 8 + 8 + 8 + 1;
+		default:
+			return 2;
+	}
+}
+
+void
+aov_encode(const aov_core *s, kpi_writer *w)
+{
+	kpi_put_u8(w, KPI_STATE_VERSION);
+	kpi_put_u8(w, (uint8_t) s->kind);
+	if (s->kind == AOV_EMPTY)
+		return;
+	kpi_put_i64(w, aov_count(s));
+	kpi_put_i64(w, s->nan);
+	kpi_put_i64(w, s->pinf);
+	kpi_put_i64(w, s->ninf);
+	if (s->kind == AOV_NUMERIC)
+	{
+		kpi_put_i128(w, s->sum.dec.sum);
+		kpi_put_u32(w, (uint32_t) s->sum.dec.scale);
+		kpi_put_i64(w, s->sum.dec.max_scale_count);
+	}
+	else
+	{
+		kpi_put_f64(w, s->sum.flt.hi);
+		kpi_put_f64(w, s->sum.flt.lo);
+		kpi_put_u8(w, (uint8_t) s->sum.flt.exact);
+	}
+}
+
+kpi_status
+aov_decode(kpi_reader *r, aov_core *s, kpi_msg *msg)
+{
+	uint8_t		version = kpi_get_u8(r);
+	int64_t		n;
+	int64_t		finite;
+
+	aov_init(s);
+	if (r->failed)
+		return kpi_fail(msg, KPI_ERR_BINARY, "The data is empty.");
+	if (version != KPI_STATE_VERSION)
+		return kpi_fail(msg, KPI_ERR_VERSION, "This release of kpi reads state version %d, not %d.",
+						KPI_STATE_VERSION, version);
+	s->kind = kpi_get_u8(r);
+	if (s->kind == AOV_EMPTY)
+		return KPI_OK;
+	if (s->kind != AOV_NUMERIC && s->kind != AOV_FLOAT8)
+		return kpi_fail(msg, KPI_ERR_BINARY, "Unknown state kind %d.", (int) s->kind);
+	n = kpi_get_i64(r);
+	s->nan = kpi_get_i64(r);
+	s->pinf = kpi_get_i64(r);
+	s->ninf = kpi_get_i64(r);
+	finite = n - s->nan - s->pinf - s->ninf;
+	if (s->kind == AOV_NUMERIC)
+	{
+		s->sum.dec.sum = kpi_get_i128(r);
+		s->sum.dec.scale = (int32_t) kpi_get_u32(r);
+		s->sum.dec.max_scale_count = kpi_get_i64(r);
+		s->sum.dec.count = finite;
+	}
+	else
+	{
+		s->sum.flt.hi = kpi_get_f64(r);
+		s->sum.flt.lo = kpi_get_f64(r);
+		s->sum.flt.exact = kpi_get_u8(r);
+		s->sum.flt.count = finite;
+	}
+	if (r->failed)
+		return kpi_fail(msg, KPI_ERR_BINARY, "The data ends before the state is complete.");
+	if (n <= 0 || finite < 0 || !aov_is_valid(s, msg))
+	{
+		aov_init(s);
+		return kpi_fail(msg, KPI_ERR_BINARY, "The counts and sums do not form a valid state.");
+	}
+	return KPI_OK;
+}

@@ -1,0 +1,97 @@
+/*-------------------------------------------------------------------------
+ *
+ * aov_core.h
+ *	  Average order value: the state behind kpi.aov and kpi.aov_state.
+ *
+ * An aov_core is a fixed-size, position-independent struct (it is the
+ * payload of the SQL type kpi.aov_state).  It starts empty and takes its
+ * kind from the first value: exact (numeric and integer inputs, summed by
+ * decsum, so the mean equals avg() to the last digit) or float8 (summed by
+ * fsum).  NaN and infinities are counted apart from the sum, as avg() does:
+ * any NaN, or both infinities, make the mean NaN; one kind of infinity
+ * makes it that infinity.
+ *
+ * Text form, canonical, fields in this order:
+ *	 empty:    (v:1,n:0)
+ *	 numeric:  (v:1,kind:numeric,n:3,sum:12.50,max_scale_count:2,nan:0,pinf:0,ninf:0)
+ *	 float8:   (v:1,kind:float8,n:3,sum:12.5,sum_lo:0,exact:true,nan:0,pinf:0,ninf:0)
+ * where n counts every non-NULL value, NaN and infinities included.
+ *
+ * IDENTIFICATION
+ *	  src/core/aov_core.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef KPI_AOV_CORE_H
+#define KPI_AOV_CORE_H
+
+#include "codec.h"
+#include "decsum.h"
+#include "fsum.h"
+
+typedef enum aov_kind
+{
+	AOV_EMPTY = 0,
+	AOV_NUMERIC = 1,
+	AOV_FLOAT8 = 2
+} aov_kind;
+
+/* A value that is not a finite number. */
+typedef enum aov_special
+{
+	AOV_NAN,
+	AOV_PINF,
+	AOV_NINF
+} aov_special;
+
+typedef struct aov_core
+{
+	int32_t		kind;			/* aov_kind */
+	int32_t		reserved;		/* zero */
+	int64_t		nan;			/* NaN values */
+	int64_t		pinf;			/* +Infinity values */
+	int64_t		ninf;			/* -Infinity values */
+	union
+	{
+		decsum		dec;		/* AOV_NUMERIC */
+		fsum		flt;		/* AOV_FLOAT8 */
+	}			sum;			/* all zero while AOV_EMPTY */
+} aov_core;
+
+/* What the mean of a state is. */
+typedef enum aov_outcome
+{
+	AOV_NO_VALUES,				/* empty: the mean is NULL */
+	AOV_MEAN_NAN,
+	AOV_MEAN_PINF,
+	AOV_MEAN_NINF,
+	AOV_MEAN_FINITE				/* sum / count of the finite values */
+} aov_outcome;
+
+extern void aov_init(aov_core *s);
+
+/* Transition: add one value; `remove` variants undo it (moving frames). */
+extern kpi_status aov_add_decimal(aov_core *s, const decsum_decimal *d, kpi_msg *msg);
+extern kpi_status aov_add_int64(aov_core *s, int64_t v, kpi_msg *msg);
+extern kpi_status aov_add_float8(aov_core *s, double v, kpi_msg *msg);
+extern kpi_status aov_add_special(aov_core *s, aov_kind kind, aov_special which, kpi_msg *msg);
+extern kpi_status aov_remove_decimal(aov_core *s, const decsum_decimal *d, kpi_msg *msg);
+extern kpi_status aov_remove_int64(aov_core *s, int64_t v, kpi_msg *msg);
+extern kpi_status aov_remove_float8(aov_core *s, double v, kpi_msg *msg);
+extern kpi_status aov_remove_special(aov_core *s, aov_kind kind, aov_special which, kpi_msg *msg);
+
+/* dst += src; KPI_ERR_MISMATCH when one is numeric and the other float8. */
+extern kpi_status aov_merge(aov_core *dst, const aov_core *src, kpi_msg *msg);
+
+extern aov_outcome aov_result(const aov_core *s);
+/* Number of non-NULL values, NaN and infinities included. */
+extern int64_t aov_count(const aov_core *s);
+
+/* Codecs (see codec.h for the conventions). */
+extern kpi_status aov_parse(const char *text, aov_core *s, kpi_msg *msg);
+extern void aov_format(const aov_core *s, kpi_strbuf *out);
+extern size_t aov_encoded_size(const aov_core *s);
+extern void aov_encode(const aov_core *s, kpi_writer *w);
+extern kpi_status aov_decode(kpi_reader *r, aov_core *s, kpi_msg *msg);
+
+#endif							/* KPI_AOV_CORE_H */

@@ -1,0 +1,207 @@
+/*-------------------------------------------------------------------------
+ *
+ * kpi.c
+ *	  Module entry and the glue every KPI shares: error mapping, state
+ *	  access, and the generic type I/O of state types.
+ *
+ * IDENTIFICATION
+ *	  src/kpi.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "kpi.h"
+
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+
+PG_MODULE_MAGIC;
+
+static void *
+kpi_palloc(size_t size, void *ctx)
+{
+	(void) ctx;
+	return palloc(size);
+}
+
+static void *
+kpi_repalloc(void *ptr, size_t size, void *ctx)
+{
+	(void) ctx;
+	return repalloc(ptr, size);
+}
+
+static void
+kpi_pfree(void *ptr, void *ctx)
+{
+	(void) ctx;
+	pfree(ptr);
+}
+
+const kpi_allocator kpi_palloc_allocator = {
+	kpi_palloc, kpi_repalloc, kpi_pfree, NULL
+};
+
+/* The SQLSTATE each core status stands for. */
+static int
+kpi_status_errcode(kpi_status status)
+{
+	switch (status)
+	{
+		case KPI_ERR_OVERFLOW:
+			return ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
+		case KPI_ERR_PARAM:
+		case KPI_ERR_MISMATCH:
+			return ERRCODE_INVALID_PARAMETER_VALUE;
+		case KPI_ERR_TEXT:
+			return ERRCODE_INVALID_TEXT_REPRESENTATION;
+		case KPI_ERR_BINARY:
+			return ERRCODE_INVALID_BINARY_REPRESENTATION;
+		case KPI_ERR_VERSION:
+			return ERRCODE_FEATURE_NOT_SUPPORTED;
+		case KPI_ERR_NOMEM:
+			return ERRCODE_OUT_OF_MEMORY;
+		case KPI_OK:
+		case KPI_CANNOT_INVERT:
+			break;
+	}
+	elog(ERROR, "kpi status %d has no SQLSTATE", (int) status);
+	return 0;					/* keep compiler quiet */
+}
+
+#define KPI_VERSION_HINT "The state was written by a different release of kpi; update the kpi extension on this server to the release that wrote it or a later one."
+
+void
+kpi_report(kpi_status status, const kpi_msg *msg, const char *fmt,...)
+{
+	char		primary[512];
+	va_list		ap;
+	bool		has_detail = msg != NULL && msg->text[0] != '\0';
+
+	if (status == KPI_OK)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(primary, sizeof(primary), fmt, ap);
+	va_end(ap);
+	ereport(ERROR,
+			errcode(kpi_status_errcode(status)),
+			errmsg_internal("%s", primary),
+			has_detail ? errdetail_internal("%s", msg->text) : 0,
+			status == KPI_ERR_VERSION ? errhint(KPI_VERSION_HINT) : 0);
+}
+
+KpiStateHeader *
+kpi_state_new(const KpiStateType *type)
+{
+	size_t		size = sizeof(KpiStateHeader) + type->fixed_size;
+	KpiStateHeader *s = palloc0(size);
+
+	SET_VARSIZE(s, size);
+	s->version = KPI_STATE_VERSION;
+	return s;
+}
+
+/* Refuse a state whose header this release cannot read. */
+static void
+kpi_state_check(const KpiStateHeader *s, const KpiStateType *type)
+{
+	if (s->version != KPI_STATE_VERSION)
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("unsupported %s version %d", type->name, s->version),
+				errhint(KPI_VERSION_HINT));
+	if (type->fixed_size != 0 && KPI_STATE_PAYLOAD_SIZE(s) != type->fixed_size)
+		ereport(ERROR,
+				errcode(ERRCODE_DATA_CORRUPTED),
+				errmsg("%s value has size %zu, expected %zu", type->name,
+					   KPI_STATE_PAYLOAD_SIZE(s), type->fixed_size));
+}
+
+KpiStateHeader *
+kpi_state_arg(FunctionCallInfo fcinfo, int argno, const KpiStateType *type,
+			  bool for_update)
+{
+	Datum		d = PG_GETARG_DATUM(argno);
+	KpiStateHeader *s;
+
+	if (for_update && !AggCheckCallContext(fcinfo, NULL))
+		s = (KpiStateHeader *) PG_DETOAST_DATUM_COPY(d);
+	else
+		s = (KpiStateHeader *) PG_DETOAST_DATUM(d);
+	kpi_state_check(s, type);
+	return s;
+}
+
+/*
+ * Generic input function: text -> state.  STRICT, IMMUTABLE.  Allocates
+ * the state in CurrentMemoryContext.  Bad text is 22P02 (softly on PG16+),
+ * an unknown version 0A000.
+ */
+Datum
+kpi_state_in(FunctionCallInfo fcinfo, const KpiStateType *type)
+{
+	char	   *text = PG_GETARG_CSTRING(0);
+	KpiStateHeader *s = kpi_state_new(type);
+	kpi_msg		msg = {{0}};
+	kpi_status	status = type->parse(text, KPI_STATE_PAYLOAD(s), &msg);
+
+	if (status == KPI_OK)
+		PG_RETURN_POINTER(s);
+	if (status == KPI_ERR_VERSION)
+		kpi_report(status, &msg, "unsupported %s version in \"%s\"", type->name, text);
+	errsave_compat(fcinfo->context,
+				   errcode(kpi_status_errcode(status)),
+				   errmsg("invalid input syntax for type %s: \"%s\"", type->name, text),
+				   msg.text[0] != '\0' ? errdetail_internal("%s", msg.text) : 0);
+	PG_RETURN_NULL();
+}
+
+/* Generic output function: state -> canonical text.  STRICT, IMMUTABLE. */
+Datum
+kpi_state_out(FunctionCallInfo fcinfo, const KpiStateType *type)
+{
+	KpiStateHeader *s = kpi_state_arg(fcinfo, 0, type, false);
+	kpi_strbuf	out;
+
+	kpi_strbuf_init(&out, &kpi_palloc_allocator);
+	type->format(KPI_STATE_PAYLOAD(s), &out);
+	PG_RETURN_CSTRING(out.data);
+}
+
+/*
+ * Generic receive function: network-order bytes -> state.  STRICT,
+ * IMMUTABLE.  Consumes the whole message; bad bytes are 22P03.
+ */
+Datum
+kpi_state_recv(FunctionCallInfo fcinfo, const KpiStateType *type)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	KpiStateHeader *s = kpi_state_new(type);
+	kpi_msg		msg = {{0}};
+	kpi_reader	r;
+	kpi_status	status;
+
+	kpi_reader_init(&r, (const uint8_t *) buf->data + buf->cursor,
+					(size_t) (buf->len - buf->cursor));
+	status = type->decode(&r, KPI_STATE_PAYLOAD(s), &msg);
+	if (status == KPI_OK)
+		status = kpi_reader_finish(&r, &msg);
+	kpi_report(status, &msg, "invalid external representation of type %s", type->name);
+	buf->cursor = buf->len;
+	PG_RETURN_POINTER(s);
+}
+
+/* Generic send function: state -> network-order bytes.  STRICT, IMMUTABLE. */
+Datum
+kpi_state_send(FunctionCallInfo fcinfo, const KpiStateType *type)
+{
+	KpiStateHeader *s = kpi_state_arg(fcinfo, 0, type, false);
+	const void *payload = KPI_STATE_PAYLOAD(s);
+	size_t		size = type->encoded_size(payload);
+	bytea	   *result = palloc(VARHDRSZ + size);
+	kpi_writer	w;
+
+	kpi_writer_init(&w, (uint8_t *) VARDATA(result), size);
+	type->encode(payload, &w);
+	SET_VARSIZE(result, VARHDRSZ + w.len);
+	PG_RETURN_BYTEA_P(result);
+}

@@ -1,0 +1,96 @@
+/*-------------------------------------------------------------------------
+ *
+ * kpi.h
+ *	  Glue shared by every KPI: state varlenas, type I/O, error mapping.
+ *
+ * Every KPI state is a varlena SQL type (kpi.<kpi>_state) laid out as a
+ * KpiStateHeader followed by a payload that the pure-C core owns.  The
+ * header's version byte is checked whenever a state is read, so states
+ * stored by a later kpi release are refused clearly instead of misread.
+ *
+ * The four type I/O functions of every state type are one-liners over
+ * kpi_state_in/out/recv/send, parameterised by a KpiStateType that names
+ * the core's parse/format/encode/decode functions.
+ *
+ * IDENTIFICATION
+ *	  src/kpi.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef KPI_H
+#define KPI_H
+
+#include "postgres.h"
+#include "fmgr.h"
+
+#include "pg_compat.h"
+#include "kpi_core.h"
+#include "codec.h"
+
+/* On-disk header of every kpi state; the payload follows, 8-byte aligned. */
+typedef struct KpiStateHeader
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	uint8		version;		/* KPI_STATE_VERSION */
+	uint8		flags;			/* reserved, zero */
+	uint16		reserved;		/* zero */
+} KpiStateHeader;
+
+#define KPI_STATE_PAYLOAD(s)	((void *) ((char *) (s) + sizeof(KpiStateHeader)))
+#define KPI_STATE_PAYLOAD_SIZE(s)	((size_t) VARSIZE(s) - sizeof(KpiStateHeader))
+
+/* How the generic type I/O functions reach a state type's core codecs. */
+typedef struct KpiStateType
+{
+	const char *name;			/* SQL name, for messages: "kpi.aov_state" */
+	size_t		fixed_size;		/* payload size, or 0 if variable */
+	kpi_status	(*parse) (const char *text, void *payload, kpi_msg *msg);
+	void		(*format) (const void *payload, kpi_strbuf *out);
+	size_t		(*encoded_size) (const void *payload);
+	void		(*encode) (const void *payload, kpi_writer *w);
+	kpi_status	(*decode) (kpi_reader *r, void *payload, kpi_msg *msg);
+} KpiStateType;
+
+/*
+ * The KpiStateType of a fixed-size state whose core type is ctype and whose
+ * codecs are prefix_parse, prefix_format, prefix_encoded_size,
+ * prefix_encode and prefix_decode, each taking a ctype pointer where the
+ * callback takes void *.
+ */
+#define KPI_FIXED_STATE_TYPE(sqlname, ctype, prefix) { \
+	.name = (sqlname), \
+	.fixed_size = sizeof(ctype), \
+	.parse = (kpi_status (*) (const char *, void *, kpi_msg *)) prefix##_parse, \
+	.format = (void (*) (const void *, kpi_strbuf *)) prefix##_format, \
+	.encoded_size = (size_t (*) (const void *)) prefix##_encoded_size, \
+	.encode = (void (*) (const void *, kpi_writer *)) prefix##_encode, \
+	.decode = (kpi_status (*) (kpi_reader *, void *, kpi_msg *)) prefix##_decode, \
+}
+
+/* palloc-based allocator in CurrentMemoryContext, for core functions. */
+extern const kpi_allocator kpi_palloc_allocator;
+
+/*
+ * Raise the error that a core status stands for (nothing for KPI_OK).  fmt
+ * is the primary message; msg, if filled, becomes the errdetail.
+ */
+extern void kpi_report(kpi_status status, const kpi_msg *msg, const char *fmt,...)
+			pg_attribute_printf(3, 4);
+
+/* A new zeroed state of a fixed-size type, in CurrentMemoryContext. */
+extern KpiStateHeader *kpi_state_new(const KpiStateType *type);
+
+/*
+ * The state in argument argno, checked (version, size).  With for_update
+ * it may be modified: in aggregate context that is the argument itself (the
+ * executor owns it), elsewhere a copy.
+ */
+extern KpiStateHeader *kpi_state_arg(FunctionCallInfo fcinfo, int argno,
+									 const KpiStateType *type, bool for_update);
+
+extern Datum kpi_state_in(FunctionCallInfo fcinfo, const KpiStateType *type);
+extern Datum kpi_state_out(FunctionCallInfo fcinfo, const KpiStateType *type);
+extern Datum kpi_state_recv(FunctionCallInfo fcinfo, const KpiStateType *type);
+extern Datum kpi_state_send(FunctionCallInfo fcinfo, const KpiStateType *type);
+
+#endif							/* KPI_H */

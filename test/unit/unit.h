@@ -1,0 +1,57 @@
+/*-------------------------------------------------------------------------
+ *
+ * unit.h
+ *	  A minimal TAP producer for the core's unit tests.
+ *
+ * Each test program calls CHECK(...) any number of times and ends with
+ * "return unit_done();".  Output is TAP ("ok 1 - ...", "1..N"), so prove
+ * runs the programs and the test runner counts their assertions.
+ *
+ * IDENTIFICATION
+ *	  test/unit/unit.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef KPI_UNIT_H
+#define KPI_UNIT_H
+
+#include <math.h>
+#include <stdio.h>
+
+static int	unit_count;
+static int	unit_failed;
+
+static inline void
+unit_check(int ok, const char *what, const char *file, int line)
+{
+	unit_count++;
+	if (ok)
+		printf("ok %d - %s\n", unit_count, what);
+	else
+	{
+		unit_failed++;
+		printf("not ok %d - %s\n#   at %s:%d\n", unit_count, what, file, line);
+	}
+}
+
+static inline int
+unit_done(void)
+{
+	printf("1..%d\n", unit_count);
+	return unit_failed == 0 ? 0 : 1;
+}
+
+/* CHECK(cond, description) */
+#define CHECK(cond, what) unit_check((cond) ? 1 : 0, (what), __FILE__, __LINE__)
+
+/* |a - b| <= tol, printing both values when it fails */
+#define CHECK_NEAR(a, b, tol, what) \
+	do { \
+		double unit_a_ = (a), unit_b_ = (b); \
+		int unit_ok_ = fabs(unit_a_ - unit_b_) <= (tol); \
+		unit_check(unit_ok_, (what), __FILE__, __LINE__); \
+		if (!unit_ok_) \
+			printf("#   got %.17g, expected %.17g (tolerance %g)\n", unit_a_, unit_b_, (double) (tol)); \
+	} while (0)
+
+#endif							/* KPI_UNIT_H */
