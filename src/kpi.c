@@ -185,6 +185,8 @@ kpi_state_recv(FunctionCallInfo fcinfo, const KpiStateType *type)
 	status = type->decode(&r, KPI_STATE_PAYLOAD(s), &msg);
 	if (status == KPI_OK)
 		status = kpi_reader_finish(&r, &msg);
+	if (status == KPI_ERR_VERSION)
+		kpi_report(status, &msg, "unsupported %s version", type->name);
 	kpi_report(status, &msg, "invalid external representation of type %s", type->name);
 	buf->cursor = buf->len;
 	PG_RETURN_POINTER(s);

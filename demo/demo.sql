@@ -1,0 +1,57 @@
+-- demo/demo.sql: kpi on a real wholesaler's orders (UCI Online Retail).
+-- Run by scripts/demo inside a throwaway cluster; KPI_DATA_DIR points at data/.
+\set ON_ERROR_STOP true
+\pset footer off
+\getenv data_dir KPI_DATA_DIR
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS kpi;
+
+\echo '== Loading 541,909 invoice lines of the UCI Online Retail data set (CC BY 4.0)'
+CREATE TABLE online_retail (
+    invoice_no text, stock_code text, description text, quantity integer,
+    invoice_date timestamp, unit_price numeric(12,3), customer_id integer, country text);
+\set copy_cmd 'gzip -dc ' :data_dir '/online_retail/online_retail.csv.gz'
+COPY online_retail FROM PROGRAM :'copy_cmd' WITH (FORMAT csv, HEADER true);
+
+-- One row per order: non-cancelled invoices of known customers, ordered at
+-- the invoice's first timestamp (UK local time), worth the sum of its lines.
+CREATE TABLE orders AS
+SELECT invoice_no AS order_id, customer_id,
+       CASE WHEN country = 'United Kingdom' THEN 'UK'
+            WHEN country IN ('Austria', 'Belgium', 'Cyprus', 'Czech Republic', 'Denmark', 'EIRE',
+                             'Finland', 'France', 'Germany', 'Greece', 'Italy', 'Lithuania', 'Malta',
+                             'Netherlands', 'Poland', 'Portugal', 'Spain', 'Sweden',
+                             'European Community', 'Channel Islands') THEN 'EU and islands'
+            ELSE 'rest of world' END AS segment,
+       min(invoice_date) AT TIME ZONE 'Europe/London' AS ordered_at,
+       sum(quantity * unit_price) AS amount
+FROM online_retail
+WHERE invoice_no NOT LIKE 'C%' AND customer_id IS NOT NULL
+GROUP BY invoice_no, customer_id, country;
+SELECT count(*) AS orders, count(DISTINCT customer_id) AS customers FROM orders;
+
+\echo '== Average order value, all orders'
+SELECT kpi.aov(amount) AS aov_gbp, avg(amount) AS same_as_avg FROM orders;
+
+\echo '== Average order value per customer segment'
+SELECT segment, count(*) AS orders, round(kpi.aov(amount), 2) AS aov_gbp
+FROM orders GROUP BY segment ORDER BY aov_gbp DESC;
+
+\echo '== Average order value per month (UK time), with a 3-month rolling AOV'
+SELECT to_char(month, 'YYYY-MM') AS month, orders, round(aov, 2) AS aov_gbp,
+       round(kpi.aov(kpi.rollup(state) OVER (ORDER BY month ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)), 2) AS rolling_3m_gbp
+FROM (SELECT date_trunc('month', ordered_at AT TIME ZONE 'Europe/London') AS month, count(*) AS orders,
+             kpi.aov(amount) AS aov, kpi.aov_agg(amount) AS state
+      FROM orders GROUP BY 1) m
+ORDER BY month;
+
+\echo '== Two-step: daily states in a materialized view, rolled up per quarter'
+CREATE MATERIALIZED VIEW daily_aov AS
+SELECT (ordered_at AT TIME ZONE 'Europe/London')::date AS day, segment, kpi.aov_agg(amount) AS state
+FROM orders GROUP BY 1, 2;
+SELECT to_char(date_trunc('quarter', day), 'YYYY-"Q"Q') AS quarter,
+       round(kpi.aov(kpi.rollup(state)), 2) AS aov_gbp,
+       kpi.aov_count(kpi.rollup(state)) AS orders
+FROM daily_aov GROUP BY 1 ORDER BY 1;
+\echo 'A stored state (text form, exact):'
+SELECT state FROM daily_aov ORDER BY day, segment LIMIT 1;

@@ -1,0 +1,76 @@
+-- io: kpi.aov_state text and binary forms round-trip exactly; bad input
+-- is refused with a clear error, never a crash.
+CREATE TABLE states (id int, s kpi.aov_state);
+INSERT INTO states VALUES
+    (1, (SELECT kpi.aov_agg(x) FROM (VALUES (10.00), (20.505), (-3)) t(x))),
+    (2, (SELECT kpi.aov_agg(x) FROM (VALUES (0.1::float8), (1e300), (-1e300)) t(x))),
+    (3, (SELECT kpi.aov_agg(x) FROM (VALUES (1::bigint), (9223372036854775807)) t(x))),
+    (4, (SELECT kpi.aov_agg(x) FROM (VALUES ('NaN'::numeric), ('Infinity'), (2.5)) t(x))),
+    (5, (SELECT kpi.aov_agg(x) FROM (VALUES (1.5::numeric)) t(x) WHERE false)),
+    (6, (SELECT kpi.aov_agg(x) FROM (VALUES (0.1::float8), (0.2), (0.3)) t(x)));
+SELECT id, s FROM states ORDER BY id;
+
+-- text: output -> input -> output is the identity
+SELECT id, s::text::kpi.aov_state::text = s::text AS text_round_trip FROM states ORDER BY id;
+
+-- binary: COPY out and in through the send/recv functions (a file in the
+-- cluster's data directory)
+CREATE TABLE states_back (LIKE states);
+DO $$
+DECLARE
+    path text := current_setting('data_directory') || '/kpi_io_states.bin';
+BEGIN
+    EXECUTE format('COPY states TO %L (FORMAT binary)', path);
+    EXECUTE format('COPY states_back FROM %L (FORMAT binary)', path);
+END $$;
+SELECT count(*) AS differing FROM states a JOIN states_back b USING (id) WHERE a.s::text <> b.s::text;
+SELECT count(*) AS rows_back FROM states_back;
+
+-- Whitespace and field order are free on input; output is canonical.
+SELECT ' ( v:1 , n:3, kind:numeric, sum:1.50, max_scale_count:1, nan:0, pinf:0, ninf:0 ) '::kpi.aov_state;
+SELECT '(v:1,kind:numeric,n:0,sum:0,max_scale_count:0,nan:0,pinf:0,ninf:0)'::kpi.aov_state;
+
+-- Bad text: 22P02 with a detail naming the problem; unknown version: 0A000.
+SELECT 'garbage'::kpi.aov_state;
+SELECT '(v:1,n:0'::kpi.aov_state;
+SELECT '(v:1,n:1)'::kpi.aov_state;
+SELECT '(v:1,kind:numeric,n:1,sum:1.5,max_scale_count:1,nan:0,pinf:0,ninf:0,extra:1)'::kpi.aov_state;
+SELECT '(v:1,kind:numeric,n:1,n:1,sum:1.5,max_scale_count:1,nan:0,pinf:0,ninf:0)'::kpi.aov_state;
+SELECT '(v:1,kind:decimal,n:1,sum:1.5,max_scale_count:1,nan:0,pinf:0,ninf:0)'::kpi.aov_state;
+SELECT '(v:1,kind:numeric,n:1,sum:1.5x,max_scale_count:1,nan:0,pinf:0,ninf:0)'::kpi.aov_state;
+SELECT '(v:1,kind:numeric,n:1,sum:1.5,max_scale_count:5,nan:0,pinf:0,ninf:0)'::kpi.aov_state;
+SELECT '(v:1,kind:numeric,n:-1,sum:1.5,max_scale_count:1,nan:0,pinf:0,ninf:0)'::kpi.aov_state;
+SELECT '(v:1,kind:float8,n:1,sum:1,sum_lo:1,exact:true,nan:0,pinf:0,ninf:0)'::kpi.aov_state;
+SELECT '(v:1,kind:numeric,n:1,sum:999999999999999999999999999999999999999999,max_scale_count:1,nan:0,pinf:0,ninf:0)'::kpi.aov_state;
+SELECT '(v:2,n:0)'::kpi.aov_state;
+
+-- Bad binary: 22P03, written as a COPY BINARY file by hand.
+-- Header, one row of one field, then the field's bytes, then the trailer.
+CREATE FUNCTION copy_binary_file(field bytea) RETURNS bytea LANGUAGE sql AS $$
+    SELECT '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea
+        || '\x0001'::bytea || int4send(length(field)) || field || '\xffff'::bytea
+$$;
+CREATE TABLE bad_states (s kpi.aov_state);
+CREATE FUNCTION copy_in(field bytea) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    lo oid := lo_from_bytea(0, copy_binary_file(field));
+BEGIN
+    PERFORM lo_export(lo, 'kpi_io_bad.bin');
+    PERFORM lo_unlink(lo);
+    EXECUTE 'COPY bad_states FROM ''kpi_io_bad.bin'' (FORMAT binary)';
+    RETURN 'accepted';
+EXCEPTION WHEN others THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+-- the empty state is accepted; the rest are not
+SELECT copy_in('\x0100');
+SELECT copy_in('\x');
+SELECT copy_in('\x0200');
+SELECT copy_in('\x0109');
+SELECT copy_in('\x010100');
+SELECT copy_in('\x010000');
+SELECT copy_in(substr(kpi.aov_state_send(s), 1, 30)) FROM states WHERE id = 1;
+SELECT copy_in(kpi.aov_state_send(s) || '\x00'::bytea) FROM states WHERE id = 1;
+-- and the good bytes of every stored state are accepted
+SELECT id, copy_in(kpi.aov_state_send(s)) FROM states ORDER BY id;
+SELECT count(*) AS accepted FROM bad_states;
