@@ -83,9 +83,10 @@ static const aov_special numeric_specials[] = {
 /*
  * Add (or, with remove, take away) argument 1 to the state in argument 0.
  * Returns the state, or NULL when a removal cannot be done exactly: the
- * executor then recomputes the window frame from scratch.
+ * executor then recomputes the window frame from scratch.  Always inlined,
+ * so each SQL-callable wrapper compiles to the code of its own input type.
  */
-static Datum
+static pg_attribute_always_inline Datum
 aov_step(FunctionCallInfo fcinfo, aov_input input, bool remove)
 {
 	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, &aov_state_type, true);
@@ -123,9 +124,12 @@ aov_step(FunctionCallInfo fcinfo, aov_input input, bool remove)
 				aov_add_float8(core, PG_GETARG_FLOAT8(1), &msg);
 			break;
 	}
-	if (status == KPI_CANNOT_INVERT)
-		PG_RETURN_NULL();
-	kpi_report(status, &msg, "kpi.aov sum out of range");
+	if (unlikely(status != KPI_OK))
+	{
+		if (status == KPI_CANNOT_INVERT)
+			PG_RETURN_NULL();
+		kpi_report(status, &msg, "kpi.aov sum out of range");
+	}
 	PG_RETURN_POINTER(state);
 }
 
@@ -211,7 +215,8 @@ kpi_aov_combine(PG_FUNCTION_ARGS)
 	status = aov_merge(KPI_STATE_PAYLOAD(state), KPI_STATE_PAYLOAD(other), &msg);
 	if (status == KPI_ERR_MISMATCH)
 		kpi_report(status, &msg, "cannot combine kpi.aov_state values of different kinds");
-	kpi_report(status, &msg, "kpi.aov sum out of range");
+	if (status != KPI_OK)
+		kpi_report(status, &msg, "kpi.aov sum out of range");
 	PG_RETURN_POINTER(state);
 }
 

@@ -77,8 +77,6 @@ kpi_report(kpi_status status, const kpi_msg *msg, const char *fmt,...)
 	va_list		ap;
 	bool		has_detail = msg != NULL && msg->text[0] != '\0';
 
-	if (status == KPI_OK)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(primary, sizeof(primary), fmt, ap);
 	va_end(ap);
@@ -100,35 +98,19 @@ kpi_state_new(const KpiStateType *type)
 	return s;
 }
 
-/* Refuse a state whose header this release cannot read. */
-static void
-kpi_state_check(const KpiStateHeader *s, const KpiStateType *type)
+/* Raise the error for a state whose header this release cannot read. */
+void
+kpi_state_check_failed(const KpiStateHeader *s, const KpiStateType *type)
 {
 	if (s->version != KPI_STATE_VERSION)
 		ereport(ERROR,
 				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				errmsg("unsupported %s version %d", type->name, s->version),
 				errhint(KPI_VERSION_HINT));
-	if (type->fixed_size != 0 && KPI_STATE_PAYLOAD_SIZE(s) != type->fixed_size)
-		ereport(ERROR,
-				errcode(ERRCODE_DATA_CORRUPTED),
-				errmsg("%s value has size %zu, expected %zu", type->name,
-					   KPI_STATE_PAYLOAD_SIZE(s), type->fixed_size));
-}
-
-KpiStateHeader *
-kpi_state_arg(FunctionCallInfo fcinfo, int argno, const KpiStateType *type,
-			  bool for_update)
-{
-	Datum		d = PG_GETARG_DATUM(argno);
-	KpiStateHeader *s;
-
-	if (for_update && !AggCheckCallContext(fcinfo, NULL))
-		s = (KpiStateHeader *) PG_DETOAST_DATUM_COPY(d);
-	else
-		s = (KpiStateHeader *) PG_DETOAST_DATUM(d);
-	kpi_state_check(s, type);
-	return s;
+	ereport(ERROR,
+			errcode(ERRCODE_DATA_CORRUPTED),
+			errmsg("%s value has size %zu, expected %zu", type->name,
+				   KPI_STATE_PAYLOAD_SIZE(s), type->fixed_size));
 }
 
 /*
@@ -187,7 +169,8 @@ kpi_state_recv(FunctionCallInfo fcinfo, const KpiStateType *type)
 		status = kpi_reader_finish(&r, &msg);
 	if (status == KPI_ERR_VERSION)
 		kpi_report(status, &msg, "unsupported %s version", type->name);
-	kpi_report(status, &msg, "invalid external representation of type %s", type->name);
+	if (status != KPI_OK)
+		kpi_report(status, &msg, "invalid external representation of type %s", type->name);
 	buf->cursor = buf->len;
 	PG_RETURN_POINTER(s);
 }

@@ -71,22 +71,43 @@ typedef struct KpiStateType
 extern const kpi_allocator kpi_palloc_allocator;
 
 /*
- * Raise the error that a core status stands for (nothing for KPI_OK).  fmt
- * is the primary message; msg, if filled, becomes the errdetail.
+ * Raise the error that a non-OK core status stands for.  fmt is the
+ * primary message; msg, if filled, becomes the errdetail.  Callers test
+ * the status first (hot paths must not pay for a varargs call).
  */
 extern void kpi_report(kpi_status status, const kpi_msg *msg, const char *fmt,...)
-			pg_attribute_printf(3, 4);
+			pg_attribute_printf(3, 4) pg_attribute_noreturn();
 
 /* A new zeroed state of a fixed-size type, in CurrentMemoryContext. */
 extern KpiStateHeader *kpi_state_new(const KpiStateType *type);
 
+extern void kpi_state_check_failed(const KpiStateHeader *s, const KpiStateType *type)
+			pg_attribute_noreturn();
+
 /*
  * The state in argument argno, checked (version, size).  With for_update
  * it may be modified: in aggregate context that is the argument itself (the
- * executor owns it), elsewhere a copy.
+ * executor owns it), elsewhere a copy.  Inline: transition functions call
+ * it once per row.
  */
-extern KpiStateHeader *kpi_state_arg(FunctionCallInfo fcinfo, int argno,
-									 const KpiStateType *type, bool for_update);
+static inline KpiStateHeader *
+kpi_state_arg(FunctionCallInfo fcinfo, int argno, const KpiStateType *type,
+			  bool for_update)
+{
+	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(argno);
+	KpiStateHeader *s;
+
+	if (for_update && !AggCheckCallContext(fcinfo, NULL))
+		s = (KpiStateHeader *) pg_detoast_datum_copy(raw);
+	else if (unlikely(VARATT_IS_EXTENDED(raw)))
+		s = (KpiStateHeader *) pg_detoast_datum(raw);
+	else
+		s = (KpiStateHeader *) raw;
+	if (unlikely(s->version != KPI_STATE_VERSION ||
+				 (type->fixed_size != 0 && KPI_STATE_PAYLOAD_SIZE(s) != type->fixed_size)))
+		kpi_state_check_failed(s, type);
+	return s;
+}
 
 extern Datum kpi_state_in(FunctionCallInfo fcinfo, const KpiStateType *type);
 extern Datum kpi_state_out(FunctionCallInfo fcinfo, const KpiStateType *type);

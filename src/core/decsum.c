@@ -18,6 +18,14 @@
 static const char overflow_detail[] =
 "The exact sum holds at most 38 significant digits, counting those after the decimal point.";
 
+/* 10^0 .. 10^18 */
+static const int64_t pow10_int64[19] = {
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+	1000000000, 10000000000, 100000000000, 1000000000000, 10000000000000,
+	100000000000000, 1000000000000000, 10000000000000000,
+	100000000000000000, 1000000000000000000
+};
+
 /* *v *= 10^exp, failing on overflow (zero scales to any power). */
 static bool
 mul_pow10(__int128 *v, int exp)
@@ -25,11 +33,8 @@ mul_pow10(__int128 *v, int exp)
 	while (exp > 0 && *v != 0)
 	{
 		int			step = exp > 18 ? 18 : exp;
-		int64_t		factor = 1;
 
-		for (int i = 0; i < step; i++)
-			factor *= 10;
-		if (__builtin_mul_overflow(*v, (__int128) factor, v))
+		if (__builtin_mul_overflow(*v, (__int128) pow10_int64[step], v))
 			return false;
 		exp -= step;
 	}
@@ -152,13 +157,57 @@ remove_value(decsum *s, __int128 v, int32_t vscale, kpi_msg *msg)
 	return st;
 }
 
+/*
+ * The common case, tried before the general one: a value of at most four
+ * base-10000 digits (below 10^16) whose scale does not exceed the sum's.
+ * It needs no int128 multiplication checks: |value| * 10^18 < 10^34 fits.
+ * Returns false when the case does not apply or the sum would overflow;
+ * the general path then decides.
+ */
+static bool
+add_small_decimal(decsum *s, const decsum_decimal *d)
+{
+	int64_t		acc = 0;
+	int			shift = s->scale - DEC_DIGITS * (d->ndigits - 1 - d->weight);
+	__int128	v;
+
+	if (d->ndigits > 4 || d->dscale > s->scale || shift > 18 || shift < -16)
+		return false;
+	for (int i = 0; i < d->ndigits; i++)
+	{
+		int16_t		digit;
+
+		memcpy(&digit, (const char *) d->digits + i * sizeof(int16_t), sizeof(digit));
+		acc = acc * NBASE + digit;
+	}
+	if (shift >= 0)
+		v = (__int128) acc * pow10_int64[shift];
+	else
+	{
+		/* exact, as PostgreSQL keeps no nonzero digits past dscale */
+		v = acc / pow10_int64[-shift];
+		if (v * pow10_int64[-shift] != acc)
+			return false;
+	}
+	if (__builtin_add_overflow(s->sum, d->negative ? -v : v, &v))
+		return false;
+	s->sum = v;
+	s->count++;
+	if (d->dscale == s->scale)
+		s->max_scale_count++;
+	return true;
+}
+
 kpi_status
 decsum_add_decimal(decsum *s, const decsum_decimal *d, kpi_msg *msg)
 {
 	__int128	v;
 	int32_t		vscale;
-	kpi_status	st = decimal_to_scaled(d, &v, &vscale, msg);
+	kpi_status	st;
 
+	if (add_small_decimal(s, d))
+		return KPI_OK;
+	st = decimal_to_scaled(d, &v, &vscale, msg);
 	return st != KPI_OK ? st : add_value(s, v, vscale, msg);
 }
 
@@ -175,6 +224,16 @@ decsum_remove_decimal(decsum *s, const decsum_decimal *d, kpi_msg *msg)
 kpi_status
 decsum_add_int64(decsum *s, int64_t v, kpi_msg *msg)
 {
+	__int128	sum;
+
+	/* common case: an integer sum, where nothing needs rescaling */
+	if (s->scale == 0 && !__builtin_add_overflow(s->sum, (__int128) v, &sum))
+	{
+		s->sum = sum;
+		s->count++;
+		s->max_scale_count++;
+		return KPI_OK;
+	}
 	return add_value(s, v, 0, msg);
 }
 
@@ -259,13 +318,14 @@ decsum_parse(const char *s, size_t len, kpi_int128 *sum, int32_t *scale,
 		if (seen_point && ++frac > DECSUM_MAX_SCALE)
 			return kpi_fail(msg, KPI_ERR_TEXT, "\"%.*s\" has more than %d digits after the decimal point.",
 							(int) len, s, DECSUM_MAX_SCALE);
+		/* accumulate toward the sign, so the most negative sum reads back */
 		if (__builtin_mul_overflow(acc, (__int128) 10, &acc) ||
-			__builtin_add_overflow(acc, (__int128) (*p - '0'), &acc))
+			__builtin_add_overflow(acc, (__int128) (negative ? '0' - *p : *p - '0'), &acc))
 			return kpi_fail(msg, KPI_ERR_TEXT, "\"%.*s\" is out of range.", (int) len, s);
 	}
 	if (ndigits == 0 || (seen_point && frac == 0))
 		return kpi_fail(msg, KPI_ERR_TEXT, "\"%.*s\" is not a decimal number.", (int) len, s);
-	*sum = negative ? -acc : acc;
+	*sum = acc;
 	*scale = frac;
 	return KPI_OK;
 }

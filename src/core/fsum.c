@@ -124,8 +124,9 @@ fsum_is_valid(const fsum *s)
 	/* canonical: zero is +0 */
 	if ((s->hi == 0.0 && signbit(s->hi)) || (s->lo == 0.0 && signbit(s->lo)))
 		return false;
+	/* empty: FSUM_EMPTY, the only empty sum that adds and removals make */
 	if (s->count == 0)
-		return s->hi == 0.0 && s->lo == 0.0;
+		return s->hi == 0.0 && s->lo == 0.0 && s->exact == 1;
 	/* normalised: hi is the pair rounded to a double */
 	return two_sum(s->hi, s->lo, &err) == s->hi && err == s->lo;
 }
