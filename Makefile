@@ -38,6 +38,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Rebuild objects when a header changes (PGXS tracks no header dependencies).
+$(OBJS): $(wildcard $(kpi_srcdir)src/*.h $(kpi_srcdir)src/core/*.h)
+
 # Object files of an out-of-tree build need their directories.
 ifneq ($(srcdir),.)
 $(shell mkdir -p src/core)

@@ -41,6 +41,38 @@ const kpi_allocator kpi_palloc_allocator = {
 	kpi_palloc, kpi_repalloc, kpi_pfree, NULL
 };
 
+static void *
+kpi_state_alloc(size_t size, void *ctx)
+{
+	KpiStateHeader *s = palloc0(sizeof(KpiStateHeader) + size);
+
+	(void) ctx;
+	SET_VARSIZE(s, sizeof(KpiStateHeader) + size);
+	s->version = KPI_STATE_VERSION;
+	return KPI_STATE_PAYLOAD(s);
+}
+
+static void *
+kpi_state_realloc(void *payload, size_t size, void *ctx)
+{
+	KpiStateHeader *old = KPI_STATE_FROM_PAYLOAD(payload);
+	void	   *grown = kpi_state_alloc(size, ctx);
+
+	memcpy(grown, payload, Min(size, KPI_STATE_PAYLOAD_SIZE(old)));
+	return grown;
+}
+
+static void
+kpi_state_free(void *payload, void *ctx)
+{
+	(void) payload;
+	(void) ctx;
+}
+
+const kpi_allocator kpi_state_allocator = {
+	kpi_state_alloc, kpi_state_realloc, kpi_state_free, NULL
+};
+
 /* The SQLSTATE each core status stands for. */
 static int
 kpi_status_errcode(kpi_status status)
@@ -122,12 +154,19 @@ Datum
 kpi_state_in(FunctionCallInfo fcinfo, const KpiStateType *type)
 {
 	char	   *text = PG_GETARG_CSTRING(0);
-	KpiStateHeader *s = kpi_state_new(type);
 	kpi_msg		msg = {{0}};
-	kpi_status	status = type->parse(text, KPI_STATE_PAYLOAD(s), &msg);
+	kpi_status	status;
+	void	   *payload;
 
+	if (type->fixed_size != 0)
+	{
+		payload = KPI_STATE_PAYLOAD(kpi_state_new(type));
+		status = type->parse(text, payload, &msg);
+	}
+	else
+		status = type->parse_alloc(text, &kpi_state_allocator, &payload, &msg);
 	if (status == KPI_OK)
-		PG_RETURN_POINTER(s);
+		PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(payload));
 	if (status == KPI_ERR_VERSION)
 		kpi_report(status, &msg, "unsupported %s version in \"%s\"", type->name, text);
 	errsave_compat(fcinfo->context,
@@ -157,14 +196,20 @@ Datum
 kpi_state_recv(FunctionCallInfo fcinfo, const KpiStateType *type)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	KpiStateHeader *s = kpi_state_new(type);
 	kpi_msg		msg = {{0}};
 	kpi_reader	r;
 	kpi_status	status;
+	void	   *payload;
 
 	kpi_reader_init(&r, (const uint8_t *) buf->data + buf->cursor,
 					(size_t) (buf->len - buf->cursor));
-	status = type->decode(&r, KPI_STATE_PAYLOAD(s), &msg);
+	if (type->fixed_size != 0)
+	{
+		payload = KPI_STATE_PAYLOAD(kpi_state_new(type));
+		status = type->decode(&r, payload, &msg);
+	}
+	else
+		status = type->decode_alloc(&r, &kpi_state_allocator, &payload, &msg);
 	if (status == KPI_OK)
 		status = kpi_reader_finish(&r, &msg);
 	if (status == KPI_ERR_VERSION)
@@ -172,7 +217,7 @@ kpi_state_recv(FunctionCallInfo fcinfo, const KpiStateType *type)
 	if (status != KPI_OK)
 		kpi_report(status, &msg, "invalid external representation of type %s", type->name);
 	buf->cursor = buf->len;
-	PG_RETURN_POINTER(s);
+	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(payload));
 }
 
 /* Generic send function: state -> network-order bytes.  STRICT, IMMUTABLE. */

@@ -39,16 +39,32 @@ typedef struct KpiStateHeader
 #define KPI_STATE_PAYLOAD(s)	((void *) ((char *) (s) + sizeof(KpiStateHeader)))
 #define KPI_STATE_PAYLOAD_SIZE(s)	((size_t) VARSIZE(s) - sizeof(KpiStateHeader))
 
-/* How the generic type I/O functions reach a state type's core codecs. */
+#define KPI_STATE_PAYLOAD(s)	((void *) ((char *) (s) + sizeof(KpiStateHeader)))
+#define KPI_STATE_PAYLOAD_SIZE(s)	((size_t) VARSIZE(s) - sizeof(KpiStateHeader))
+#define KPI_STATE_FROM_PAYLOAD(p)	((KpiStateHeader *) ((char *) (p) - sizeof(KpiStateHeader)))
+
+/*
+ * How the generic type I/O functions reach a state type's core codecs.
+ *
+ * A fixed-size state (fixed_size > 0) parses and decodes into a zeroed
+ * payload that the glue allocated: parse and decode.  A variable-size
+ * state (fixed_size == 0) allocates its payload itself through the
+ * allocator it is given (kpi_state_allocator, so the payload is already a
+ * varlena state): parse_alloc and decode_alloc.  A type sets one pair.
+ */
 typedef struct KpiStateType
 {
 	const char *name;			/* SQL name, for messages: "kpi.aov_state" */
 	size_t		fixed_size;		/* payload size, or 0 if variable */
 	kpi_status	(*parse) (const char *text, void *payload, kpi_msg *msg);
+	kpi_status	(*decode) (kpi_reader *r, void *payload, kpi_msg *msg);
+	kpi_status	(*parse_alloc) (const char *text, const kpi_allocator *mem,
+								void **payload, kpi_msg *msg);
+	kpi_status	(*decode_alloc) (kpi_reader *r, const kpi_allocator *mem,
+								 void **payload, kpi_msg *msg);
 	void		(*format) (const void *payload, kpi_strbuf *out);
 	size_t		(*encoded_size) (const void *payload);
 	void		(*encode) (const void *payload, kpi_writer *w);
-	kpi_status	(*decode) (kpi_reader *r, void *payload, kpi_msg *msg);
 } KpiStateType;
 
 /*
@@ -61,14 +77,26 @@ typedef struct KpiStateType
 	.name = (sqlname), \
 	.fixed_size = sizeof(ctype), \
 	.parse = (kpi_status (*) (const char *, void *, kpi_msg *)) prefix##_parse, \
+	.decode = (kpi_status (*) (kpi_reader *, void *, kpi_msg *)) prefix##_decode, \
 	.format = (void (*) (const void *, kpi_strbuf *)) prefix##_format, \
 	.encoded_size = (size_t (*) (const void *)) prefix##_encoded_size, \
 	.encode = (void (*) (const void *, kpi_writer *)) prefix##_encode, \
-	.decode = (kpi_status (*) (kpi_reader *, void *, kpi_msg *)) prefix##_decode, \
 }
 
 /* palloc-based allocator in CurrentMemoryContext, for core functions. */
 extern const kpi_allocator kpi_palloc_allocator;
+
+/*
+ * Allocator whose blocks are payloads of varlena states: alloc returns a
+ * zeroed payload in CurrentMemoryContext with a KpiStateHeader in front
+ * (KPI_STATE_FROM_PAYLOAD gives the Datum).  realloc returns a NEW state
+ * holding the old payload and leaves the old state alone, and free does
+ * nothing: when a transition function returns a different state than it
+ * was given, the executor copies the new one into the aggregate context
+ * and frees the old one itself.  Growing a transition state is therefore:
+ * let the core realloc, return KPI_STATE_FROM_PAYLOAD(new payload).
+ */
+extern const kpi_allocator kpi_state_allocator;
 
 /*
  * Raise the error that a non-OK core status stands for.  fmt is the
