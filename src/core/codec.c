@@ -328,10 +328,17 @@ kpi_strbuf_append_f64(kpi_strbuf *sb, double v)
 
 /* ------------------------------------------------------------ text input */
 
+/* The whitespace allowed around the parts of a state text. */
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 static const char *
 skip_space(const char *p, const char *end)
 {
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	while (p < end && is_space(*p))
 		p++;
 	return p;
 }
@@ -342,7 +349,7 @@ kpi_text_open(kpi_text_reader *tr, const char *text, kpi_msg *msg)
 	const char *end = text + strlen(text);
 	const char *p = skip_space(text, end);
 
-	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+	while (end > p && is_space(end[-1]))
 		end--;
 	if (p == end || *p != '(' || end[-1] != ')' || end - p < 2)
 		return kpi_fail(msg, KPI_ERR_TEXT, "A state is written as \"(key:value,...)\".");
@@ -357,7 +364,7 @@ kpi_text_open_state(kpi_text_reader *tr, const char *text, kpi_msg *msg)
 {
 	kpi_text_field f;
 	kpi_status	status = kpi_text_open(tr, text, msg);
-	int64_t		version;
+	int64_t		version = 0;
 
 	if (status != KPI_OK)
 		return status;
@@ -412,7 +419,7 @@ kpi_text_next_field(kpi_text_reader *tr, kpi_text_field *f,
 		return false;
 	}
 	f->keylen = (size_t) (p - f->key);
-	while (f->keylen > 0 && (f->key[f->keylen - 1] == ' ' || f->key[f->keylen - 1] == '\t'))
+	while (f->keylen > 0 && is_space(f->key[f->keylen - 1]))
 		f->keylen--;
 	if (f->keylen == 0)
 	{
@@ -441,7 +448,7 @@ kpi_text_next_field(kpi_text_reader *tr, kpi_text_field *f,
 		return false;
 	}
 	valend = p;
-	while (valend > f->val && (valend[-1] == ' ' || valend[-1] == '\t'))
+	while (valend > f->val && is_space(valend[-1]))
 		valend--;
 	f->vallen = (size_t) (valend - f->val);
 	tr->p = p;
@@ -515,10 +522,150 @@ kpi_parse_f64(const char *s, size_t len, double *out, kpi_msg *msg)
 	{
 		errno = 0;
 		*out = strtod(buf, &endp);
-		/* strtod would also accept "inf", "nan" and hex; we do not */
-		if (*endp != '\0' || errno == ERANGE || !isfinite(*out) ||
+		/*
+		 * strtod would also accept "inf", "nan" and hex; we do not.  ERANGE
+		 * with a nonzero result is a subnormal, which append_f64 writes.
+		 */
+		if (*endp != '\0' || (errno == ERANGE && *out == 0.0) || !isfinite(*out) ||
 			strpbrk(buf, "xXnNiI") != NULL)
 			return kpi_fail(msg, KPI_ERR_TEXT, "\"%s\" is not a number.", buf);
 	}
 	return KPI_OK;
+}
+
+/* ------------------------------------------- exact decimals, bracketed lists */
+
+void
+kpi_strbuf_append_decimal(kpi_strbuf *sb, __int128 coef, int scale)
+{
+	char		digits[64];
+	int			pos = (int) sizeof(digits) - 1;
+	unsigned __int128 u = coef < 0 ? -(unsigned __int128) coef : (unsigned __int128) coef;
+
+	/* 39 integer digits, the point and the sign fit whatever the scale */
+	if (scale < 0 || scale > 40)
+		abort();
+	digits[pos] = '\0';
+	for (int n = 0; u != 0 || n <= scale; n++)
+	{
+		if (n == scale && scale > 0)
+			digits[--pos] = '.';
+		digits[--pos] = (char) ('0' + (int) (u % 10));
+		u /= 10;
+	}
+	if (coef < 0)
+		digits[--pos] = '-';
+	kpi_strbuf_append(sb, digits + pos);
+}
+
+kpi_status
+kpi_parse_decimal(const char *s, size_t len, __int128 *coef, int *scale,
+				  kpi_msg *msg)
+{
+	const char *p = s;
+	const char *end = s + len;
+	bool		neg = false;
+	bool		seen_point = false;
+	int			ndigits = 0;
+	int			frac = 0;
+	unsigned __int128 acc = 0;
+	const unsigned __int128 limit = ((unsigned __int128) 1) << 127;
+
+	if (p < end && (*p == '-' || *p == '+'))
+		neg = (*p++ == '-');
+	for (; p < end; p++)
+	{
+		if (*p == '.' && !seen_point)
+		{
+			seen_point = true;
+			continue;
+		}
+		if (*p < '0' || *p > '9')
+			return kpi_fail(msg, KPI_ERR_TEXT, "\"%.*s\" is not a decimal number.", (int) len, s);
+		if (acc > (limit - (unsigned) (*p - '0')) / 10 || frac >= 40)
+			return kpi_fail(msg, KPI_ERR_TEXT, "\"%.*s\" is out of range.", (int) len, s);
+		acc = acc * 10 + (unsigned) (*p - '0');
+		ndigits++;
+		if (seen_point)
+			frac++;
+	}
+	if (ndigits == 0)
+		return kpi_fail(msg, KPI_ERR_TEXT, "\"%.*s\" is not a decimal number.", (int) len, s);
+	if (!neg && acc == limit)
+		return kpi_fail(msg, KPI_ERR_TEXT, "\"%.*s\" is out of range.", (int) len, s);
+	*coef = neg ? (__int128) (0 - acc) : (__int128) acc;
+	*scale = frac;
+	return KPI_OK;
+}
+
+kpi_status
+kpi_list_open(kpi_list_reader *lr, const char *val, size_t len, char open,
+			  char close, kpi_msg *msg)
+{
+	const char *end = val + len;
+	const char *p = skip_space(val, end);
+
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	if (end - p < 2 || *p != open || end[-1] != close)
+		return kpi_fail(msg, KPI_ERR_TEXT, "A list is written as \"%c...%c\".", open, close);
+	lr->p = p + 1;
+	lr->end = end - 1;
+	lr->first = true;
+	return KPI_OK;
+}
+
+bool
+kpi_list_next(kpi_list_reader *lr, const char **item, size_t *itemlen,
+			  kpi_status *status, kpi_msg *msg)
+{
+	const char *p = skip_space(lr->p, lr->end);
+	const char *start;
+	const char *stop;
+	int			depth = 0;
+
+	*status = KPI_OK;
+	if (p == lr->end)
+		return false;
+	if (!lr->first)
+	{
+		/* the previous call stopped at the comma */
+		if (*p != ',')
+		{
+			*status = kpi_fail(msg, KPI_ERR_TEXT, "List items must be separated by commas.");
+			return false;
+		}
+		p = skip_space(p + 1, lr->end);
+	}
+	lr->first = false;
+	start = p;
+	for (; p < lr->end; p++)
+	{
+		if (*p == '[' || *p == '(')
+			depth++;
+		else if (*p == ']' || *p == ')')
+		{
+			if (--depth < 0)
+				break;
+		}
+		else if (*p == ',' && depth == 0)
+			break;
+	}
+	if (depth != 0)
+	{
+		*status = kpi_fail(msg, KPI_ERR_TEXT, "Unbalanced brackets in a list.");
+		return false;
+	}
+	stop = p;
+	while (stop > start && (stop[-1] == ' ' || stop[-1] == '\t'))
+		stop--;
+	if (stop == start)
+	{
+		*status = kpi_fail(msg, KPI_ERR_TEXT, "A list has an empty item.");
+		return false;
+	}
+	*item = start;
+	*itemlen = (size_t) (stop - start);
+	lr->p = p;
+	return true;
 }

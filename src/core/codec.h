@@ -169,4 +169,33 @@ extern kpi_status kpi_parse_i64(const char *s, size_t len, int64_t *out, kpi_msg
 extern kpi_status kpi_parse_i128(const char *s, size_t len, __int128 *out, kpi_msg *msg);
 extern kpi_status kpi_parse_f64(const char *s, size_t len, double *out, kpi_msg *msg);
 
+/* ---- exact decimals and bracketed lists (text forms) ---- */
+
+/* Append coef * 10^-scale exactly, with scale fraction digits ("-12.30"). */
+extern void kpi_strbuf_append_decimal(kpi_strbuf *sb, __int128 coef, int scale);
+/*
+ * Parse a plain decimal ("-12.30", "7", ".5"; no exponent) into coef and
+ * scale (the number of fraction digits), so that value = coef * 10^-scale.
+ */
+extern kpi_status kpi_parse_decimal(const char *s, size_t len, __int128 *coef,
+									int *scale, kpi_msg *msg);
+
+/*
+ * Items of a bracketed, comma-separated list such as "[1,2,3]" or
+ * "[(1,2),(3,4)]"; items may themselves contain brackets.  "[]" is empty.
+ */
+typedef struct kpi_list_reader
+{
+	const char *p;				/* next unread character */
+	const char *end;			/* the closing bracket */
+	bool		first;
+} kpi_list_reader;
+
+/* Checks that [val, val + len) is enclosed in open ... close. */
+extern kpi_status kpi_list_open(kpi_list_reader *lr, const char *val, size_t len,
+								char open, char close, kpi_msg *msg);
+/* Next item, trimmed; returns false at the end.  *status is set on error. */
+extern bool kpi_list_next(kpi_list_reader *lr, const char **item, size_t *itemlen,
+						  kpi_status *status, kpi_msg *msg);
+
 #endif							/* KPI_CODEC_H */
