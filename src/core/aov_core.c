@@ -15,19 +15,42 @@
 
 static const char *const kind_names[] = {"empty", "numeric", "float8"};
 
+/*
+ * Each count (finite values, NaN, +Infinity, -Infinity) stays at most
+ * this, so that n, their sum, cannot overflow: a transition that would
+ * pass it fails with KPI_ERR_OVERFLOW, and input beyond it is rejected.
+ */
+#define AOV_MAX_COUNT (INT64_MAX / 4)
+
 void
 aov_init(aov_core *s)
 {
 	memset(s, 0, sizeof(*s));
 }
 
+/* Number of finite values. */
+static int64_t
+finite_count(const aov_core *s)
+{
+	return s->kind == AOV_NUMERIC ? s->sum.dec.count :
+		s->kind == AOV_FLOAT8 ? s->sum.flt.count : 0;
+}
+
 int64_t
 aov_count(const aov_core *s)
 {
-	int64_t		finite = s->kind == AOV_NUMERIC ? s->sum.dec.count :
-		s->kind == AOV_FLOAT8 ? s->sum.flt.count : 0;
+	return finite_count(s) + s->nan + s->pinf + s->ninf;
+}
 
-	return finite + s->nan + s->pinf + s->ninf;
+/* KPI_ERR_OVERFLOW unless count + more stays within AOV_MAX_COUNT. */
+static kpi_status
+count_room(int64_t count, int64_t more, kpi_msg *msg)
+{
+	if (more > AOV_MAX_COUNT - count)
+		return kpi_fail(msg, KPI_ERR_OVERFLOW,
+						"A state holds at most %lld values of each kind: finite, NaN, +Infinity and -Infinity.",
+						(long long) AOV_MAX_COUNT);
+	return KPI_OK;
 }
 
 /* Give an empty state its kind, or check that it has this kind. */
@@ -48,11 +71,23 @@ take_kind(aov_core *s, aov_kind kind, kpi_msg *msg)
 	return KPI_OK;
 }
 
-/* After a removal: a state that holds nothing again is the empty state. */
+/* take_kind, then check there is room for one more finite value. */
+static kpi_status
+take_finite(aov_core *s, aov_kind kind, kpi_msg *msg)
+{
+	kpi_status	st = take_kind(s, kind, msg);
+
+	return st != KPI_OK ? st : count_room(finite_count(s), 1, msg);
+}
+
+/*
+ * After a transition: a state that holds nothing is the empty state, also
+ * when a first value failed after the state had taken its kind.
+ */
 static kpi_status
 settle(aov_core *s, kpi_status status)
 {
-	if (status == KPI_OK && aov_count(s) == 0)
+	if (aov_count(s) == 0)
 		aov_init(s);
 	return status;
 }
@@ -60,17 +95,21 @@ settle(aov_core *s, kpi_status status)
 kpi_status
 aov_add_decimal(aov_core *s, const decsum_decimal *d, kpi_msg *msg)
 {
-	kpi_status	st = take_kind(s, AOV_NUMERIC, msg);
+	kpi_status	st = take_finite(s, AOV_NUMERIC, msg);
 
-	return st != KPI_OK ? st : decsum_add_decimal(&s->sum.dec, d, msg);
+	if (st == KPI_OK)
+		st = decsum_add_decimal(&s->sum.dec, d, msg);
+	return settle(s, st);
 }
 
 kpi_status
 aov_add_int64(aov_core *s, int64_t v, kpi_msg *msg)
 {
-	kpi_status	st = take_kind(s, AOV_NUMERIC, msg);
+	kpi_status	st = take_finite(s, AOV_NUMERIC, msg);
 
-	return st != KPI_OK ? st : decsum_add_int64(&s->sum.dec, v, msg);
+	if (st == KPI_OK)
+		st = decsum_add_int64(&s->sum.dec, v, msg);
+	return settle(s, st);
 }
 
 kpi_status
@@ -82,8 +121,10 @@ aov_add_float8(aov_core *s, double v, kpi_msg *msg)
 		return aov_add_special(s, AOV_FLOAT8, AOV_NAN, msg);
 	if (isinf(v))
 		return aov_add_special(s, AOV_FLOAT8, v > 0 ? AOV_PINF : AOV_NINF, msg);
-	st = take_kind(s, AOV_FLOAT8, msg);
-	return st != KPI_OK ? st : fsum_add(&s->sum.flt, v, msg);
+	st = take_finite(s, AOV_FLOAT8, msg);
+	if (st == KPI_OK)
+		st = fsum_add(&s->sum.flt, v, msg);
+	return settle(s, st);
 }
 
 static int64_t *
@@ -98,8 +139,10 @@ aov_add_special(aov_core *s, aov_kind kind, aov_special which, kpi_msg *msg)
 	kpi_status	st = take_kind(s, kind, msg);
 
 	if (st == KPI_OK)
+		st = count_room(*special_counter(s, which), 1, msg);
+	if (st == KPI_OK)
 		(*special_counter(s, which))++;
-	return st;
+	return settle(s, st);
 }
 
 kpi_status
@@ -152,6 +195,14 @@ aov_merge(aov_core *dst, const aov_core *src, kpi_msg *msg)
 		return KPI_OK;
 	st = take_kind(&next, (aov_kind) src->kind, msg);
 	if (st == KPI_OK)
+		st = count_room(finite_count(&next), finite_count(src), msg);
+	if (st == KPI_OK)
+		st = count_room(next.nan, src->nan, msg);
+	if (st == KPI_OK)
+		st = count_room(next.pinf, src->pinf, msg);
+	if (st == KPI_OK)
+		st = count_room(next.ninf, src->ninf, msg);
+	if (st == KPI_OK)
 		st = src->kind == AOV_NUMERIC ?
 			decsum_merge(&next.sum.dec, &src->sum.dec, msg) :
 			fsum_merge(&next.sum.flt, &src->sum.flt, msg);
@@ -190,9 +241,9 @@ aov_is_valid(const aov_core *s, kpi_msg *msg)
 	static const aov_core empty;
 
 	if (s->nan < 0 || s->pinf < 0 || s->ninf < 0 ||
-		s->nan > INT64_MAX / 4 || s->pinf > INT64_MAX / 4 || s->ninf > INT64_MAX / 4)
+		s->nan > AOV_MAX_COUNT || s->pinf > AOV_MAX_COUNT || s->ninf > AOV_MAX_COUNT)
 		return kpi_fail(msg, KPI_ERR_TEXT, "The counts of NaN and infinite values must be between 0 and %lld.",
-						(long long) (INT64_MAX / 4)) == KPI_OK;
+						(long long) AOV_MAX_COUNT) == KPI_OK;
 	switch (s->kind)
 	{
 		case AOV_EMPTY:
@@ -203,10 +254,12 @@ aov_is_valid(const aov_core *s, kpi_msg *msg)
 			{
 				const decsum *d = &s->sum.dec;
 
-				if (d->count < 0 || d->count > INT64_MAX / 4 ||
+				/* at scale 0, every value has the largest scale */
+				if (d->count < 0 || d->count > AOV_MAX_COUNT ||
 					d->scale < 0 || d->scale > DECSUM_MAX_SCALE ||
 					d->max_scale_count < 0 || d->max_scale_count > d->count ||
 					(d->count > 0 && d->scale > 0 && d->max_scale_count == 0) ||
+					(d->scale == 0 && d->max_scale_count != d->count) ||
 					(d->count == 0 && (d->sum != 0 || d->scale != 0)) ||
 					d->reserved != 0)
 					return kpi_fail(msg, KPI_ERR_TEXT,
@@ -214,13 +267,26 @@ aov_is_valid(const aov_core *s, kpi_msg *msg)
 				return true;
 			}
 		case AOV_FLOAT8:
-			if (s->sum.flt.count > INT64_MAX / 4 || !fsum_is_valid(&s->sum.flt))
+			if (s->sum.flt.count > AOV_MAX_COUNT || !fsum_is_valid(&s->sum.flt))
 				return kpi_fail(msg, KPI_ERR_TEXT,
 								"The float8 sum is not finite, not normalised, or does not fit its count.") == KPI_OK;
 			return true;
 		default:
 			return kpi_fail(msg, KPI_ERR_TEXT, "Unknown state kind %d.", (int) s->kind) == KPI_OK;
 	}
+}
+
+/* n less the NaN and infinity counts of s, or -1 if that overflows. */
+static int64_t
+finite_part(int64_t n, const aov_core *s)
+{
+	int64_t		finite;
+
+	if (__builtin_sub_overflow(n, s->nan, &finite) ||
+		__builtin_sub_overflow(finite, s->pinf, &finite) ||
+		__builtin_sub_overflow(finite, s->ninf, &finite))
+		return -1;
+	return finite;
 }
 
 /* ------------------------------------------------------------------ text */
@@ -360,7 +426,7 @@ aov_parse(const char *text, aov_core *s, kpi_msg *msg)
 	s->nan = fields.special[0];
 	s->pinf = fields.special[1];
 	s->ninf = fields.special[2];
-	finite = fields.n - s->nan - s->pinf - s->ninf;
+	finite = finite_part(fields.n, s);
 	if (fields.kind == AOV_NUMERIC)
 	{
 		st = decsum_parse(fields.sum.val, fields.sum.vallen, &s->sum.dec.sum,
@@ -452,7 +518,7 @@ aov_decode(kpi_reader *r, aov_core *s, kpi_msg *msg)
 	s->nan = kpi_get_i64(r);
 	s->pinf = kpi_get_i64(r);
 	s->ninf = kpi_get_i64(r);
-	finite = n - s->nan - s->pinf - s->ninf;
+	finite = finite_part(n, s);
 	if (s->kind == AOV_NUMERIC)
 	{
 		s->sum.dec.sum = kpi_get_i128(r);

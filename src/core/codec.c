@@ -343,6 +343,40 @@ skip_space(const char *p, const char *end)
 	return p;
 }
 
+/*
+ * Scans a value from p up to the first comma or closing bracket at depth
+ * zero (or end); brackets "[...]" and "(...)" nest.  Sets *stop there and
+ * returns the value's end with trailing whitespace trimmed, or NULL if the
+ * brackets do not balance.
+ */
+static const char *
+scan_value(const char *start, const char *end, const char **stop)
+{
+	int			depth = 0;
+	const char *p = start;
+	const char *valend;
+
+	for (; p < end; p++)
+	{
+		if (*p == '[' || *p == '(')
+			depth++;
+		else if (*p == ']' || *p == ')')
+		{
+			if (--depth < 0)
+				break;
+		}
+		else if (*p == ',' && depth == 0)
+			break;
+	}
+	if (depth != 0)
+		return NULL;
+	*stop = p;
+	valend = p;
+	while (valend > start && is_space(valend[-1]))
+		valend--;
+	return valend;
+}
+
 kpi_status
 kpi_text_open(kpi_text_reader *tr, const char *text, kpi_msg *msg)
 {
@@ -387,7 +421,6 @@ kpi_text_next_field(kpi_text_reader *tr, kpi_text_field *f,
 					kpi_status *status, kpi_msg *msg)
 {
 	const char *p = skip_space(tr->p, tr->end);
-	int			depth = 0;
 	const char *valend;
 
 	*status = KPI_OK;
@@ -427,31 +460,15 @@ kpi_text_next_field(kpi_text_reader *tr, kpi_text_field *f,
 		return false;
 	}
 
-	p = skip_space(p + 1, tr->end);
-	f->val = p;
-	for (; p < tr->end; p++)
-	{
-		if (*p == '[' || *p == '(')
-			depth++;
-		else if (*p == ']' || *p == ')')
-		{
-			if (--depth < 0)
-				break;
-		}
-		else if (*p == ',' && depth == 0)
-			break;
-	}
-	if (depth != 0)
+	f->val = skip_space(p + 1, tr->end);
+	valend = scan_value(f->val, tr->end, &tr->p);
+	if (valend == NULL)
 	{
 		*status = kpi_fail(msg, KPI_ERR_TEXT, "Unbalanced brackets in field \"%.*s\".",
 						   (int) f->keylen, f->key);
 		return false;
 	}
-	valend = p;
-	while (valend > f->val && is_space(valend[-1]))
-		valend--;
 	f->vallen = (size_t) (valend - f->val);
-	tr->p = p;
 	return true;
 }
 
@@ -605,7 +622,7 @@ kpi_list_open(kpi_list_reader *lr, const char *val, size_t len, char open,
 	const char *end = val + len;
 	const char *p = skip_space(val, end);
 
-	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+	while (end > p && is_space(end[-1]))
 		end--;
 	if (end - p < 2 || *p != open || end[-1] != close)
 		return kpi_fail(msg, KPI_ERR_TEXT, "A list is written as \"%c...%c\".", open, close);
@@ -622,7 +639,6 @@ kpi_list_next(kpi_list_reader *lr, const char **item, size_t *itemlen,
 	const char *p = skip_space(lr->p, lr->end);
 	const char *start;
 	const char *stop;
-	int			depth = 0;
 
 	*status = KPI_OK;
 	if (p == lr->end)
@@ -639,26 +655,12 @@ kpi_list_next(kpi_list_reader *lr, const char **item, size_t *itemlen,
 	}
 	lr->first = false;
 	start = p;
-	for (; p < lr->end; p++)
-	{
-		if (*p == '[' || *p == '(')
-			depth++;
-		else if (*p == ']' || *p == ')')
-		{
-			if (--depth < 0)
-				break;
-		}
-		else if (*p == ',' && depth == 0)
-			break;
-	}
-	if (depth != 0)
+	stop = scan_value(start, lr->end, &lr->p);
+	if (stop == NULL)
 	{
 		*status = kpi_fail(msg, KPI_ERR_TEXT, "Unbalanced brackets in a list.");
 		return false;
 	}
-	stop = p;
-	while (stop > start && (stop[-1] == ' ' || stop[-1] == '\t'))
-		stop--;
 	if (stop == start)
 	{
 		*status = kpi_fail(msg, KPI_ERR_TEXT, "A list has an empty item.");
@@ -666,6 +668,5 @@ kpi_list_next(kpi_list_reader *lr, const char **item, size_t *itemlen,
 	}
 	*item = start;
 	*itemlen = (size_t) (stop - start);
-	lr->p = p;
 	return true;
 }

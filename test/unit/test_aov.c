@@ -1,0 +1,1191 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_aov.c
+ *	  Unit tests of the average-order-value state (src/core/aov_core.c).
+ *
+ * Outcomes are checked against IEEE arithmetic on the same values (which
+ * is what avg() does with NaN and infinities), texts and byte layouts are
+ * written out by hand, and the rest are properties: merging in any split
+ * or order gives the same bytes, removal undoes addition down to the
+ * all-zero empty state, every state survives both codecs byte for byte,
+ * and no input text or bytes can crash the decoder or yield a state that
+ * the codecs do not reproduce exactly.
+ *
+ * IDENTIFICATION
+ *	  test/unit/test_aov.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "aov_core.h"
+#include "unit.h"
+
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng_state = 0xA0761D6478BD642Full;
+
+static uint64_t
+rng_next(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545F4914F6CDD1Dull;
+}
+
+static const aov_core zero_state;
+
+static bool
+same(const aov_core *a, const aov_core *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* A numeric in base-10000 digits at an odd address, from decimal text. */
+typedef struct testdec
+{
+	decsum_decimal d;
+	unsigned char raw[1 + 2 * 16];
+} testdec;
+
+static const decsum_decimal *
+make_decimal(testdec *t, const char *s)
+{
+	int16_t		groups[16];
+	int			ngroups = 0,
+				first = 0;
+	const char *point;
+	int			intlen,
+				fraclen,
+				intgroups;
+
+	memset(t, 0, sizeof(*t));
+	t->d.negative = *s == '-';
+	if (*s == '-')
+		s++;
+	point = strchr(s, '.');
+	intlen = point ? (int) (point - s) : (int) strlen(s);
+	fraclen = point ? (int) strlen(point + 1) : 0;
+	intgroups = (intlen + 3) / 4;
+	for (int g = 0; g < intgroups; g++)
+	{
+		int			v = 0;
+
+		for (int k = 0; k < 4; k++)
+		{
+			int			pos = intlen - 4 * (intgroups - g) + k;
+
+			v = v * 10 + (pos >= 0 ? s[pos] - '0' : 0);
+		}
+		groups[ngroups++] = (int16_t) v;
+	}
+	for (int g = 0; g < (fraclen + 3) / 4; g++)
+	{
+		int			v = 0;
+
+		for (int k = 0; k < 4; k++)
+			v = v * 10 + (4 * g + k < fraclen ? point[1 + 4 * g + k] - '0' : 0);
+		groups[ngroups++] = (int16_t) v;
+	}
+	t->d.weight = intgroups - 1;
+	t->d.dscale = fraclen;
+	while (first < ngroups && groups[first] == 0)
+	{
+		first++;
+		t->d.weight--;
+	}
+	while (ngroups > first && groups[ngroups - 1] == 0)
+		ngroups--;
+	t->d.ndigits = ngroups - first;
+	if (t->d.ndigits == 0)
+	{
+		t->d.weight = 0;
+		t->d.negative = false;
+	}
+	memcpy(t->raw + 1, groups + first, sizeof(int16_t) * (size_t) t->d.ndigits);
+	t->d.digits = t->raw + 1;
+	return &t->d;
+}
+
+static kpi_status
+add_text(aov_core *s, const char *text)
+{
+	testdec		t;
+
+	return aov_add_decimal(s, make_decimal(&t, text), NULL);
+}
+
+static kpi_status
+remove_text(aov_core *s, const char *text)
+{
+	testdec		t;
+
+	return aov_remove_decimal(s, make_decimal(&t, text), NULL);
+}
+
+/* The text form, malloc'd. */
+static char *
+format(const aov_core *s)
+{
+	kpi_strbuf	sb;
+
+	kpi_strbuf_init(&sb, &kpi_malloc_allocator);
+	aov_format(s, &sb);
+	return sb.data;
+}
+
+static bool
+format_is(const aov_core *s, const char *expected)
+{
+	char	   *t = format(s);
+	bool		ok = strcmp(t, expected) == 0;
+
+	if (!ok)
+		printf("#   got      %s\n#   expected %s\n", t, expected);
+	free(t);
+	return ok;
+}
+
+/* text and binary round trips of s give back the same bytes (and text) */
+static bool
+round_trips(const aov_core *s)
+{
+	char	   *t = format(s);
+	char	   *t2;
+	aov_core	back;
+	uint8_t		buf[128];
+	kpi_writer	w;
+	kpi_reader	r;
+	bool		ok;
+
+	memset(&back, 0x5A, sizeof(back));
+	ok = aov_parse(t, &back, NULL) == KPI_OK && same(&back, s);
+	if (ok)
+	{
+		t2 = format(&back);
+		ok = strcmp(t, t2) == 0;
+		free(t2);
+	}
+	free(t);
+
+	kpi_writer_init(&w, buf, aov_encoded_size(s));
+	aov_encode(s, &w);
+	ok = ok && w.len == aov_encoded_size(s);
+	memset(&back, 0x5A, sizeof(back));
+	kpi_reader_init(&r, buf, w.len);
+	ok = ok && aov_decode(&r, &back, NULL) == KPI_OK && kpi_reader_finish(&r, NULL) == KPI_OK &&
+		same(&back, s);
+	return ok;
+}
+
+/* decode + finish, as the glue does */
+static kpi_status
+decode_all(const uint8_t *buf, size_t len, aov_core *s)
+{
+	kpi_reader	r;
+	kpi_status	st;
+
+	kpi_reader_init(&r, buf, len);
+	st = aov_decode(&r, s, NULL);
+	return st != KPI_OK ? st : kpi_reader_finish(&r, NULL);
+}
+
+/* One input value of a random sequence. */
+typedef struct value
+{
+	enum
+	{
+		V_DECIMAL, V_INT, V_FLOAT, V_SPECIAL
+	}			type;
+	char		text[24];
+	int64_t		i;
+	double		f;
+	aov_special which;
+} value;
+
+static void
+random_value(value *v, aov_kind kind)
+{
+	uint64_t	r = rng_next() % 100;
+
+	memset(v, 0, sizeof(*v));
+	if (r < 8)
+	{
+		v->type = V_SPECIAL;
+		v->which = (aov_special) (rng_next() % 3);
+		return;
+	}
+	if (kind == AOV_FLOAT8)
+	{
+		v->type = V_FLOAT;
+		v->f = (double) ((int64_t) (rng_next() % 2000001) - 1000000) / 100.0;
+		return;
+	}
+	if (r < 30)
+	{
+		v->type = V_INT;
+		v->i = (int64_t) (rng_next() % 2000001) - 1000000;
+		return;
+	}
+	{
+		/* up to 9 integer and 4 fraction digits */
+		char	   *p = v->text;
+		int			nint = 1 + (int) (rng_next() % 9),
+					nfrac = (int) (rng_next() % 5);
+
+		v->type = V_DECIMAL;
+		if (rng_next() % 2)
+			*p++ = '-';
+		for (int i = 0; i < nint; i++)
+			*p++ = (char) ('0' + rng_next() % 10);
+		if (nfrac > 0)
+		{
+			*p++ = '.';
+			for (int i = 0; i < nfrac; i++)
+				*p++ = (char) ('0' + rng_next() % 10);
+		}
+		*p = '\0';
+		/* strip leading zeros of the integer part */
+		{
+			char	   *digits = v->text + (v->text[0] == '-');
+
+			while (digits[0] == '0' && digits[1] >= '0' && digits[1] <= '9')
+				memmove(digits, digits + 1, strlen(digits));
+		}
+	}
+}
+
+static kpi_status
+apply(aov_core *s, const value *v, aov_kind kind, bool remove)
+{
+	switch (v->type)
+	{
+		case V_DECIMAL:
+			return remove ? remove_text(s, v->text) : add_text(s, v->text);
+		case V_INT:
+			return remove ? aov_remove_int64(s, v->i, NULL) : aov_add_int64(s, v->i, NULL);
+		case V_FLOAT:
+			return remove ? aov_remove_float8(s, v->f, NULL) : aov_add_float8(s, v->f, NULL);
+		case V_SPECIAL:
+			return remove ? aov_remove_special(s, kind, v->which, NULL) :
+				aov_add_special(s, kind, v->which, NULL);
+	}
+	return KPI_ERR_PARAM;
+}
+
+/* A random state: numeric, float8, special-only or empty, with odd corners. */
+static void
+random_state(aov_core *s)
+{
+	aov_kind	kind = rng_next() % 2 ? AOV_NUMERIC : AOV_FLOAT8;
+	int			n = (int) (rng_next() % 12);
+	uint64_t	corner = rng_next() % 16;
+
+	aov_init(s);
+	for (int i = 0; i < n; i++)
+	{
+		value		v;
+
+		random_value(&v, kind);
+		apply(s, &v, kind, false);
+	}
+	if (kind == AOV_FLOAT8 && corner == 0)
+	{
+		/* inexact */
+		aov_add_float8(s, 0x1p200, NULL);
+		aov_add_float8(s, 1.0, NULL);
+		aov_add_float8(s, 0x1p-200, NULL);
+	}
+	else if (kind == AOV_FLOAT8 && corner == 1)
+	{
+		/* a subnormal lo */
+		aov_add_float8(s, 1.0, NULL);
+		aov_add_float8(s, 0x1p-1070, NULL);
+	}
+	else if (kind == AOV_NUMERIC && corner == 0)
+	{
+		/* a zero with a large display scale */
+		decsum_decimal zero = {false, 0, 30, 0, NULL};
+
+		aov_add_decimal(s, &zero, NULL);
+	}
+	else if (kind == AOV_NUMERIC && corner == 1)
+		add_text(s, "-170141183460469231731687303715884105727");
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void
+test_kinds(void)
+{
+	aov_core	s,
+				before;
+	kpi_msg		msg;
+
+	aov_init(&s);
+	CHECK(same(&s, &zero_state) && aov_count(&s) == 0 && aov_result(&s) == AOV_NO_VALUES,
+		  "kinds: aov_init is all zero bytes, no values");
+	CHECK(aov_add_int64(&s, 42, NULL) == KPI_OK && s.kind == AOV_NUMERIC && aov_count(&s) == 1 &&
+		  aov_result(&s) == AOV_MEAN_FINITE, "kinds: an integer makes a numeric state");
+	before = s;
+	msg.text[0] = '\0';
+	CHECK(aov_add_float8(&s, 1.0, &msg) == KPI_ERR_MISMATCH && same(&s, &before) &&
+		  strcmp(msg.text, "A state of numeric values cannot take float8 values.") == 0,
+		  "kinds: a numeric state refuses a float8, with a detail; state unchanged");
+	CHECK(aov_add_float8(&s, NAN, NULL) == KPI_ERR_MISMATCH && aov_add_float8(&s, -INFINITY, NULL) == KPI_ERR_MISMATCH &&
+		  aov_add_special(&s, AOV_FLOAT8, AOV_NAN, NULL) == KPI_ERR_MISMATCH && same(&s, &before),
+		  "kinds: nor a float8 NaN or infinity");
+	CHECK(add_text(&s, "1.5") == KPI_OK && aov_add_special(&s, AOV_NUMERIC, AOV_PINF, NULL) == KPI_OK &&
+		  s.pinf == 1 && aov_count(&s) == 3, "kinds: numeric takes decimals and numeric specials");
+
+	aov_init(&s);
+	CHECK(aov_add_float8(&s, NAN, NULL) == KPI_OK && s.kind == AOV_FLOAT8 && s.nan == 1 &&
+		  s.sum.flt.count == 0 && s.sum.flt.exact == 1 && aov_count(&s) == 1,
+		  "kinds: a float8 NaN first makes an (exact, empty-sum) float8 state");
+	before = s;
+	CHECK(aov_add_int64(&s, 1, NULL) == KPI_ERR_MISMATCH && add_text(&s, "1") == KPI_ERR_MISMATCH &&
+		  aov_add_special(&s, AOV_NUMERIC, AOV_NINF, NULL) == KPI_ERR_MISMATCH && same(&s, &before),
+		  "kinds: a float8 state refuses numeric values");
+
+	aov_init(&s);
+	CHECK(aov_add_special(&s, AOV_NUMERIC, AOV_NINF, NULL) == KPI_OK && s.kind == AOV_NUMERIC && s.ninf == 1,
+		  "kinds: a numeric -Infinity first makes a numeric state");
+
+	/* removals that cannot apply */
+	aov_init(&s);
+	CHECK(remove_text(&s, "1") == KPI_CANNOT_INVERT && aov_remove_int64(&s, 1, NULL) == KPI_CANNOT_INVERT &&
+		  aov_remove_float8(&s, 1.0, NULL) == KPI_CANNOT_INVERT &&
+		  aov_remove_float8(&s, NAN, NULL) == KPI_CANNOT_INVERT &&
+		  aov_remove_special(&s, AOV_NUMERIC, AOV_NAN, NULL) == KPI_CANNOT_INVERT && same(&s, &zero_state),
+		  "kinds: nothing can be removed from the empty state");
+	aov_add_int64(&s, 3, NULL);
+	before = s;
+	CHECK(aov_remove_float8(&s, 3.0, NULL) == KPI_CANNOT_INVERT &&
+		  aov_remove_float8(&s, INFINITY, NULL) == KPI_CANNOT_INVERT &&
+		  aov_remove_special(&s, AOV_NUMERIC, AOV_PINF, NULL) == KPI_CANNOT_INVERT && same(&s, &before),
+		  "kinds: a float8 or an absent special cannot be removed from a numeric state");
+	aov_init(&s);
+	aov_add_float8(&s, 3.0, NULL);
+	before = s;
+	CHECK(aov_remove_int64(&s, 3, NULL) == KPI_CANNOT_INVERT && remove_text(&s, "3") == KPI_CANNOT_INVERT &&
+		  same(&s, &before), "kinds: a numeric cannot be removed from a float8 state");
+}
+
+/* avg() outcomes: what IEEE arithmetic gives for the same values */
+static void
+test_outcomes(void)
+{
+	int			ok = 1,
+				combos = 0;
+
+	for (int kind = AOV_NUMERIC; kind <= AOV_FLOAT8; kind++)
+		for (int nan = 0; nan <= 2; nan++)
+			for (int pinf = 0; pinf <= 2; pinf++)
+				for (int ninf = 0; ninf <= 2; ninf++)
+					for (int finite = 0; finite <= 3; finite += 3)
+					{
+						aov_core	s;
+						double		sum = 0;
+						int			n = nan + pinf + ninf + finite;
+						aov_outcome expect;
+
+						aov_init(&s);
+						/* interleave, so order cannot matter */
+						for (int i = 0; i < 3; i++)
+						{
+							if (i < finite)
+							{
+								if (kind == AOV_NUMERIC)
+									aov_add_int64(&s, 2, NULL);
+								else
+									aov_add_float8(&s, 2.0, NULL);
+								sum += 2.0;
+							}
+							if (i < nan)
+							{
+								aov_add_special(&s, (aov_kind) kind, AOV_NAN, NULL);
+								sum += NAN;
+							}
+							if (i < pinf)
+							{
+								aov_add_special(&s, (aov_kind) kind, AOV_PINF, NULL);
+								sum += INFINITY;
+							}
+							if (i < ninf)
+							{
+								aov_add_special(&s, (aov_kind) kind, AOV_NINF, NULL);
+								sum += -INFINITY;
+							}
+						}
+						if (n == 0)
+							expect = AOV_NO_VALUES;
+						else if (isnan(sum / n))
+							expect = AOV_MEAN_NAN;
+						else if (isinf(sum / n))
+							expect = sum > 0 ? AOV_MEAN_PINF : AOV_MEAN_NINF;
+						else
+							expect = AOV_MEAN_FINITE;
+						if (aov_result(&s) != expect || aov_count(&s) != n)
+							ok = 0;
+						combos++;
+					}
+	CHECK(ok && combos == 108, "outcomes: 108 mixes of NaN, infinities and finite values match IEEE avg");
+
+	{
+		aov_core	s;
+
+		aov_init(&s);
+		aov_add_float8(&s, INFINITY, NULL);
+		aov_add_float8(&s, 5.0, NULL);
+		CHECK(aov_result(&s) == AOV_MEAN_PINF, "outcomes: +Infinity with finite values is +Infinity");
+		aov_add_float8(&s, -INFINITY, NULL);
+		CHECK(aov_result(&s) == AOV_MEAN_NAN, "outcomes: +Infinity and -Infinity give NaN");
+		aov_remove_float8(&s, INFINITY, NULL);
+		CHECK(aov_result(&s) == AOV_MEAN_NINF, "outcomes: removing +Infinity leaves -Infinity");
+		aov_add_float8(&s, NAN, NULL);
+		CHECK(aov_result(&s) == AOV_MEAN_NAN, "outcomes: NaN wins over -Infinity");
+	}
+}
+
+static void
+test_removal_to_empty(void)
+{
+	aov_core	s;
+
+	aov_init(&s);
+	add_text(&s, "1.50");
+	aov_add_int64(&s, 2, NULL);
+	aov_add_special(&s, AOV_NUMERIC, AOV_NAN, NULL);
+	aov_add_special(&s, AOV_NUMERIC, AOV_PINF, NULL);
+	aov_add_special(&s, AOV_NUMERIC, AOV_NINF, NULL);
+	add_text(&s, "3.25");
+	CHECK(aov_count(&s) == 6, "removal: six numeric values");
+	CHECK(aov_remove_special(&s, AOV_NUMERIC, AOV_NAN, NULL) == KPI_OK &&
+		  aov_remove_special(&s, AOV_NUMERIC, AOV_PINF, NULL) == KPI_OK &&
+		  aov_remove_special(&s, AOV_NUMERIC, AOV_NINF, NULL) == KPI_OK &&
+		  aov_remove_int64(&s, 2, NULL) == KPI_OK && remove_text(&s, "1.50") == KPI_OK,
+		  "removal: specials, the integer and one of the two scale-2 values");
+	CHECK(remove_text(&s, "3.25") == KPI_OK && same(&s, &zero_state),
+		  "removal: the last value gives the all-zero empty state");
+
+	aov_init(&s);
+	aov_add_float8(&s, 0.5, NULL);
+	aov_add_float8(&s, NAN, NULL);
+	aov_add_float8(&s, -INFINITY, NULL);
+	aov_add_float8(&s, 2.25, NULL);
+	CHECK(aov_remove_float8(&s, 0.5, NULL) == KPI_OK && aov_remove_float8(&s, NAN, NULL) == KPI_OK &&
+		  aov_remove_float8(&s, 2.25, NULL) == KPI_OK && s.kind == AOV_FLOAT8 && aov_count(&s) == 1,
+		  "removal: float8 values and NaN");
+	CHECK(aov_remove_float8(&s, -INFINITY, NULL) == KPI_OK && same(&s, &zero_state),
+		  "removal: removing the last special gives the all-zero empty state");
+
+	aov_init(&s);
+	aov_add_special(&s, AOV_NUMERIC, AOV_NAN, NULL);
+	CHECK(aov_remove_special(&s, AOV_NUMERIC, AOV_NAN, NULL) == KPI_OK && same(&s, &zero_state),
+		  "removal: a NaN-only state empties too");
+
+	/* a moving window over random values always matches a fresh state */
+	{
+		enum
+		{
+			STEPS = 3000, W = 7
+		};
+		static value vals[STEPS];
+		int			ok = 1,
+					restarts = 0;
+
+		for (int k = AOV_NUMERIC; k <= AOV_FLOAT8; k++)
+		{
+			aov_init(&s);
+			for (int i = 0; i < STEPS; i++)
+			{
+				aov_core	fresh;
+
+				random_value(&vals[i], (aov_kind) k);
+				apply(&s, &vals[i], (aov_kind) k, false);
+				if (i >= W)
+				{
+					kpi_status	st = apply(&s, &vals[i - W], (aov_kind) k, true);
+
+					if (st == KPI_CANNOT_INVERT)
+					{
+						restarts++;
+						aov_init(&s);
+						for (int j = i - W + 1; j <= i; j++)
+							apply(&s, &vals[j], (aov_kind) k, false);
+					}
+					else if (st != KPI_OK)
+						ok = 0;
+				}
+				aov_init(&fresh);
+				for (int j = i >= W ? i - W + 1 : 0; j <= i; j++)
+					apply(&fresh, &vals[j], (aov_kind) k, false);
+				if (!same(&s, &fresh))
+					ok = 0;
+			}
+		}
+		CHECK(ok, "removal: moving windows (numeric and float8) equal fresh states, byte for byte");
+		CHECK(restarts > 0, "removal: some numeric removals had to restart");
+	}
+}
+
+static void
+test_merge(void)
+{
+	aov_core	num,
+				flt,
+				before;
+	kpi_msg		msg;
+	int			ok_split = 1,
+				ok_comm = 1,
+				ok_assoc = 1,
+				ok_ident = 1;
+
+	aov_init(&num);
+	aov_init(&flt);
+	aov_add_int64(&num, 1, NULL);
+	aov_add_float8(&flt, 1.0, NULL);
+	before = num;
+	msg.text[0] = '\0';
+	CHECK(aov_merge(&num, &flt, &msg) == KPI_ERR_MISMATCH && same(&num, &before) && msg.text[0] != '\0',
+		  "merge: numeric + float8 is KPI_ERR_MISMATCH; state unchanged");
+	before = flt;
+	CHECK(aov_merge(&flt, &num, NULL) == KPI_ERR_MISMATCH && same(&flt, &before),
+		  "merge: float8 + numeric is KPI_ERR_MISMATCH; state unchanged");
+	aov_init(&flt);
+	aov_add_float8(&flt, NAN, NULL);
+	CHECK(aov_merge(&num, &flt, NULL) == KPI_ERR_MISMATCH, "merge: even a special-only float8 state");
+
+	for (int round = 0; round < 1500; round++)
+	{
+		aov_kind	kind = round % 2 ? AOV_NUMERIC : AOV_FLOAT8;
+		int			n = (int) (rng_next() % 40);
+		int			parts = 1 + (int) (rng_next() % 4);
+		aov_core	seq,
+					part[4],
+					merged;
+
+		aov_init(&seq);
+		aov_init(&merged);
+		for (int p = 0; p < 4; p++)
+			aov_init(&part[p]);
+		for (int i = 0; i < n; i++)
+		{
+			value		v;
+
+			random_value(&v, kind);
+			apply(&seq, &v, kind, false);
+			apply(&part[rng_next() % (uint64_t) parts], &v, kind, false);
+		}
+		for (int k = 0, start = (int) (rng_next() % (uint64_t) parts); k < parts; k++)
+			if (aov_merge(&merged, &part[(start + k) % parts], NULL) != KPI_OK)
+				ok_split = 0;
+		if (!same(&merged, &seq))
+			ok_split = 0;
+		{
+			aov_core	a = part[0],
+						b = part[1 % parts],
+						c = part[2 % parts];
+			aov_core	ab = a,
+						ba = b,
+						ab_c,
+						bc = b,
+						a_bc = a,
+						ea,
+						ae = a;
+
+			aov_init(&ea);
+			aov_merge(&ab, &b, NULL);
+			aov_merge(&ba, &a, NULL);
+			ok_comm &= same(&ab, &ba);
+			ab_c = ab;
+			aov_merge(&ab_c, &c, NULL);
+			aov_merge(&bc, &c, NULL);
+			aov_merge(&a_bc, &bc, NULL);
+			ok_assoc &= same(&ab_c, &a_bc);
+			aov_merge(&ea, &a, NULL);
+			aov_merge(&ae, &zero_state, NULL);
+			ok_ident &= same(&ea, &a) && same(&ae, &a);
+		}
+	}
+	CHECK(ok_split, "merge: 1500 random splits merged in any order equal sequential adds, byte for byte");
+	CHECK(ok_comm, "merge: commutative, byte for byte");
+	CHECK(ok_assoc, "merge: associative, byte for byte");
+	CHECK(ok_ident, "merge: the empty state is the identity on both sides");
+}
+
+static void
+test_format_hand(void)
+{
+	aov_core	s,
+				back;
+
+	aov_init(&s);
+	CHECK(format_is(&s, "(v:1,n:0)"), "format: empty");
+	add_text(&s, "1.50");
+	aov_add_int64(&s, 2, NULL);
+	add_text(&s, "3.25");
+	CHECK(format_is(&s, "(v:1,kind:numeric,n:3,sum:6.75,max_scale_count:2,nan:0,pinf:0,ninf:0)"),
+		  "format: numeric 1.50, 2, 3.25");
+	aov_add_special(&s, AOV_NUMERIC, AOV_NAN, NULL);
+	CHECK(format_is(&s, "(v:1,kind:numeric,n:4,sum:6.75,max_scale_count:2,nan:1,pinf:0,ninf:0)"),
+		  "format: n counts the NaN too");
+	CHECK(aov_parse("(v:1,kind:numeric,n:4,sum:6.75,max_scale_count:2,nan:1,pinf:0,ninf:0)", &back, NULL) == KPI_OK &&
+		  same(&back, &s), "parse: the numeric text gives the same bytes");
+	CHECK(aov_parse(" (\n v : 1 ,\n ninf:0, pinf : 0 ,nan:1,max_scale_count:2,sum: 6.75 ,n:4,kind:numeric\n) ", &back, NULL) == KPI_OK &&
+		  same(&back, &s), "parse: fields in any order, with whitespace");
+
+	aov_init(&s);
+	aov_add_float8(&s, 0.5, NULL);
+	aov_add_float8(&s, 0.25, NULL);
+	CHECK(format_is(&s, "(v:1,kind:float8,n:2,sum:0.75,sum_lo:0,exact:true,nan:0,pinf:0,ninf:0)"),
+		  "format: float8 0.5, 0.25");
+	aov_init(&s);
+	aov_add_float8(&s, 0.1, NULL);
+	aov_add_float8(&s, 0.2, NULL);
+	CHECK(format_is(&s, "(v:1,kind:float8,n:2,sum:0.30000000000000004,sum_lo:-2.7755575615628914e-17,"
+					"exact:true,nan:0,pinf:0,ninf:0)"), "format: float8 0.1 + 0.2 keeps what hi misses");
+	CHECK(aov_parse("(v:1,kind:float8,n:2,sum:0.30000000000000004,sum_lo:-2.7755575615628914e-17,"
+					"exact:true,nan:0,pinf:0,ninf:0)", &back, NULL) == KPI_OK && same(&back, &s),
+		  "parse: the float8 text gives the same bytes");
+	aov_init(&s);
+	aov_add_float8(&s, INFINITY, NULL);
+	CHECK(format_is(&s, "(v:1,kind:float8,n:1,sum:0,sum_lo:0,exact:true,nan:0,pinf:1,ninf:0)"),
+		  "format: float8 with only +Infinity");
+	CHECK(aov_parse("(v:1,kind:float8,n:1,sum:-0,sum_lo:-0,exact:true,nan:0,pinf:1,ninf:0)", &back, NULL) == KPI_OK &&
+		  same(&back, &s), "parse: -0 reads as +0");
+	CHECK(aov_parse("(v:1,kind:numeric,n:0,sum:0,max_scale_count:0,nan:0,pinf:0,ninf:0)", &back, NULL) == KPI_OK &&
+		  same(&back, &zero_state), "parse: a numeric state with n:0 is the empty state");
+	CHECK(aov_parse("(v:1,n:0)", &back, NULL) == KPI_OK && same(&back, &zero_state), "parse: (v:1,n:0)");
+}
+
+static void
+test_round_trips(void)
+{
+	int			ok = 1,
+				kinds[3] = {0};
+
+	for (int i = 0; i < 4000; i++)
+	{
+		aov_core	s;
+
+		random_state(&s);
+		kinds[s.kind]++;
+		if (!round_trips(&s))
+		{
+			if (ok)
+			{
+				char	   *t = format(&s);
+
+				printf("# does not round-trip: %s\n", t);
+				free(t);
+			}
+			ok = 0;
+		}
+	}
+	CHECK(ok, "round trip: 4000 random states survive text and binary, byte for byte");
+	CHECK(kinds[0] > 50 && kinds[1] > 1000 && kinds[2] > 1000, "round trip: all three kinds were covered");
+}
+
+static void
+test_encode_layout(void)
+{
+	aov_core	s;
+	uint8_t		buf[128];
+	kpi_writer	w;
+	static const uint8_t numeric[62] = {
+		1, 1,
+		0, 0, 0, 0, 0, 0, 0, 4,		/* n */
+		0, 0, 0, 0, 0, 0, 0, 1,		/* nan */
+		0, 0, 0, 0, 0, 0, 0, 0,		/* pinf */
+		0, 0, 0, 0, 0, 0, 0, 0,		/* ninf */
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0xA3,	/* sum 675 */
+		0, 0, 0, 2,				/* scale */
+		0, 0, 0, 0, 0, 0, 0, 2	/* max_scale_count */
+	};
+	static const uint8_t float8[51] = {
+		1, 2,
+		0, 0, 0, 0, 0, 0, 0, 3,
+		0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 1,
+		0x3F, 0xE8, 0, 0, 0, 0, 0, 0,	/* 0.75 */
+		0, 0, 0, 0, 0, 0, 0, 0,
+		1
+	};
+
+	aov_init(&s);
+	kpi_writer_init(&w, buf, sizeof(buf));
+	aov_encode(&s, &w);
+	CHECK(aov_encoded_size(&s) == 2 && w.len == 2 && buf[0] == 1 && buf[1] == 0, "encode: empty is 01 00");
+
+	add_text(&s, "1.50");
+	aov_add_int64(&s, 2, NULL);
+	add_text(&s, "3.25");
+	aov_add_special(&s, AOV_NUMERIC, AOV_NAN, NULL);
+	kpi_writer_init(&w, buf, sizeof(buf));
+	aov_encode(&s, &w);
+	CHECK(aov_encoded_size(&s) == 62 && w.len == 62 && memcmp(buf, numeric, 62) == 0,
+		  "encode: numeric layout, big-endian, 62 bytes");
+
+	aov_init(&s);
+	aov_add_float8(&s, 0.5, NULL);
+	aov_add_float8(&s, 0.25, NULL);
+	aov_add_float8(&s, -INFINITY, NULL);
+	kpi_writer_init(&w, buf, sizeof(buf));
+	aov_encode(&s, &w);
+	CHECK(aov_encoded_size(&s) == 51 && w.len == 51 && memcmp(buf, float8, 51) == 0,
+		  "encode: float8 layout, big-endian, 51 bytes");
+	{
+		aov_core	back;
+
+		CHECK(decode_all(float8, 51, &back) == KPI_OK && same(&back, &s), "decode: the float8 bytes");
+		CHECK(decode_all(numeric, 62, &back) == KPI_OK && back.sum.dec.sum == 675 && back.nan == 1,
+			  "decode: the numeric bytes");
+	}
+}
+
+static void
+test_parse_errors(void)
+{
+	static const struct
+	{
+		const char *text;
+		kpi_status	expect;
+		const char *what;
+	}			cases[] = {
+		{"(v:2,n:0)", KPI_ERR_VERSION, "another version"},
+		{"hello", KPI_ERR_TEXT, "not a state"},
+		{"(v:1,n:0", KPI_ERR_TEXT, "no closing parenthesis"},
+		{"(v:1)", KPI_ERR_TEXT, "no fields"},
+		{"(v:1,n:5)", KPI_ERR_TEXT, "n without kind"},
+		{"(v:1,n:0,foo:1)", KPI_ERR_TEXT, "unknown field"},
+		{"(v:1,n:0,n:0)", KPI_ERR_TEXT, "duplicate n"},
+		{"(v:1,kind:numeric,kind:numeric,n:1,sum:1,max_scale_count:1,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "duplicate kind"},
+		{"(v:1,kind:numeric,n:1,sum:1,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "missing max_scale_count"},
+		{"(v:1,kind:numeric,n:1,sum:1,max_scale_count:1,pinf:0,ninf:0)", KPI_ERR_TEXT, "missing nan"},
+		{"(v:1,kind:numeric,sum:1,max_scale_count:1,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "missing n"},
+		{"(v:1,kind:float8,n:1,sum:1,max_scale_count:1,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "numeric fields on float8"},
+		{"(v:1,kind:numeric,n:1,sum:1,max_scale_count:1,sum_lo:0,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "sum_lo on numeric"},
+		{"(v:1,kind:decimal,n:1,sum:1,max_scale_count:1,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "unknown kind"},
+		{"(v:1,kind:empty,n:0)", KPI_ERR_TEXT, "kind empty is not written"},
+		{"(v:1,kind:,n:1,sum:1,max_scale_count:1,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "empty kind"},
+		{"(v:1,kind:numeric,n:1,sum:1,max_scale_count:1,nan:2,pinf:0,ninf:0)", KPI_ERR_TEXT, "n below the specials"},
+		{"(v:1,kind:numeric,n:-1,sum:0,max_scale_count:0,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "negative n"},
+		{"(v:1,kind:numeric,n:1,sum:5,max_scale_count:0,nan:1,pinf:0,ninf:0)", KPI_ERR_TEXT, "a sum without values"},
+		{"(v:1,kind:numeric,n:1,sum:0.0,max_scale_count:0,nan:1,pinf:0,ninf:0)", KPI_ERR_TEXT, "a scale without values"},
+		{"(v:1,kind:numeric,n:2,sum:1.5,max_scale_count:3,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "max_scale_count above count"},
+		{"(v:1,kind:numeric,n:2,sum:1.5,max_scale_count:0,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "no value at the max scale"},
+		{"(v:1,kind:numeric,n:2,sum:1.5,max_scale_count:-1,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "negative max_scale_count"},
+		{"(v:1,kind:numeric,n:2,sum:3,max_scale_count:0,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT,
+		"scale 0 with max_scale_count below count"},
+		{"(v:1,kind:numeric,n:2,sum:3,max_scale_count:1,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT,
+		"scale 0 with max_scale_count 1 of 2"},
+		{"(v:1,kind:numeric,n:1,sum:1e5,max_scale_count:1,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "exponent in a numeric sum"},
+		{"(v:1,kind:numeric,n:1,sum:NaN,max_scale_count:1,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "NaN numeric sum"},
+		{"(v:1,kind:numeric,n:1,sum:[1],max_scale_count:1,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "bracketed sum"},
+		{"(v:1,kind:numeric,n:1,sum:1,max_scale_count:1,nan:0,pinf:0,ninf:-0x1)", KPI_ERR_TEXT, "hex count"},
+		{"(v:1,kind:numeric,n:2305843009213693952,sum:1,max_scale_count:2305843009213693952,nan:0,pinf:0,ninf:0)",
+		KPI_ERR_TEXT, "count above INT64_MAX / 4"},
+		{"(v:1,kind:numeric,n:2305843009213693952,sum:0,max_scale_count:0,nan:2305843009213693952,pinf:0,ninf:0)",
+		KPI_ERR_TEXT, "NaN count above INT64_MAX / 4"},
+		{"(v:1,kind:numeric,n:-9223372036854775808,sum:0,max_scale_count:0,nan:1,pinf:0,ninf:0)", KPI_ERR_TEXT,
+		"n - nan overflows"},
+		{"(v:1,kind:numeric,n:9223372036854775807,sum:0,max_scale_count:0,nan:-9223372036854775808,pinf:0,ninf:0)",
+		KPI_ERR_TEXT, "n - negative nan overflows"},
+		{"(v:1,kind:float8,n:1,sum:NaN,sum_lo:0,exact:true,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "NaN float8 sum"},
+		{"(v:1,kind:float8,n:1,sum:Infinity,sum_lo:0,exact:true,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "infinite float8 sum"},
+		{"(v:1,kind:float8,n:2,sum:1,sum_lo:1,exact:true,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "unnormalised pair"},
+		{"(v:1,kind:float8,n:1,sum:1,sum_lo:0,exact:yes,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "exact is true or false"},
+		{"(v:1,kind:float8,n:1,sum:abc,sum_lo:0,exact:true,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT, "float8 sum not a number"},
+		{"(v:1,kind:float8,n:1,sum:1,sum_lo:0,exact:true,max_scale_count:1,nan:0,pinf:0,ninf:0)", KPI_ERR_TEXT,
+		"max_scale_count on float8"},
+		{"(v:1,kind:float8,n:1,sum:1,sum_lo:0,exact:true,nan:1,pinf:0,ninf:0)", KPI_ERR_TEXT, "float8 sum without values"},
+		{"(v:1,kind:float8,n:1,sum:0,sum_lo:0,exact:false,nan:1,pinf:0,ninf:0)", KPI_ERR_TEXT,
+		"an empty float8 sum is exact"},
+		{"(v:1,kind:numeric,n:1,sum:1,max_scale_count:1,nan:0,pinf:0,ninf:0,)", KPI_ERR_TEXT, "trailing comma"},
+	};
+	aov_core	s;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		char		what[400];
+		kpi_msg		msg;
+		kpi_status	st;
+
+		msg.text[0] = '\0';
+		st = aov_parse(cases[i].text, &s, &msg);
+		snprintf(what, sizeof(what), "parse error: %s (status %d, \"%s\")", cases[i].what, (int) st, msg.text);
+		CHECK(st == cases[i].expect && msg.text[0] != '\0', what);
+	}
+	{
+		kpi_msg		msg;
+
+		CHECK(aov_parse("(v:1,n:0,foo:1)", &s, &msg) == KPI_ERR_TEXT && strcmp(msg.text, "Unknown field \"foo\".") == 0,
+			  "parse error: the unknown field is named");
+		CHECK(aov_parse("(v:1,n:0,n:0)", &s, &msg) == KPI_ERR_TEXT && strcmp(msg.text, "Field \"n\" appears twice.") == 0,
+			  "parse error: the duplicate field is named");
+	}
+	/* every count at the limit: n is then INT64_MAX - 3, which does not overflow */
+	CHECK(aov_parse("(v:1,kind:numeric,n:9223372036854775804,sum:0,max_scale_count:2305843009213693951,"
+					"nan:2305843009213693951,pinf:2305843009213693951,ninf:2305843009213693951)", &s, NULL) == KPI_OK &&
+		  aov_count(&s) == INT64_MAX - 3 && round_trips(&s), "parse: all four counts at INT64_MAX / 4");
+	CHECK(aov_parse("(v:1,kind:numeric,n:6917529027641081853,sum:0,max_scale_count:0,nan:2305843009213693951,"
+					"pinf:2305843009213693951,ninf:2305843009213693951)", &s, NULL) == KPI_OK &&
+		  aov_count(&s) == 6917529027641081853ll, "parse: every count at INT64_MAX / 4 is accepted");
+}
+
+static void
+test_decode_errors(void)
+{
+	aov_core	s,
+				valid[2];
+	uint8_t		enc[2][64];
+	size_t		len[2];
+
+	{
+		static const uint8_t v2[] = {2, 0};
+		static const uint8_t v0[] = {0};
+		static const uint8_t kind3[] = {1, 3};
+		static const uint8_t one[] = {1};
+		static const uint8_t extra[] = {1, 0, 0};
+		kpi_reader	r;
+		kpi_msg		msg;
+
+		CHECK(decode_all(NULL, 0, &s) == KPI_ERR_BINARY && same(&s, &zero_state), "decode: no bytes");
+		CHECK(decode_all(v2, 2, &s) == KPI_ERR_VERSION, "decode: version 2 is KPI_ERR_VERSION");
+		CHECK(decode_all(v0, 1, &s) == KPI_ERR_VERSION, "decode: version 0 is KPI_ERR_VERSION");
+		kpi_reader_init(&r, kind3, 2);
+		msg.text[0] = '\0';
+		CHECK(aov_decode(&r, &s, &msg) == KPI_ERR_BINARY && strcmp(msg.text, "Unknown state kind 3.") == 0,
+			  "decode: an unknown kind is named");
+		CHECK(decode_all(one, 1, &s) == KPI_ERR_BINARY, "decode: a version byte alone");
+		CHECK(decode_all(extra, 3, &s) == KPI_ERR_BINARY, "decode: a byte after the empty state");
+	}
+
+	/* crafted fields */
+	{
+		aov_core	t;
+		uint8_t		buf[64];
+		kpi_writer	w;
+
+		aov_init(&t);
+		add_text(&t, "1.5");
+		kpi_writer_init(&w, buf, sizeof(buf));
+		aov_encode(&t, &w);
+		CHECK(decode_all(buf, w.len, &s) == KPI_OK && same(&s, &t), "decode: a numeric state");
+		/* n = INT64_MIN, nan = 1: n - nan overflows */
+		buf[2] = 0x80;
+		memset(buf + 3, 0, 7);
+		buf[17] = 1;
+		CHECK(decode_all(buf, w.len, &s) == KPI_ERR_BINARY && same(&s, &zero_state),
+			  "decode: counts whose difference overflows are rejected; state left empty");
+		kpi_writer_init(&w, buf, sizeof(buf));
+		aov_encode(&t, &w);
+		buf[50] = 0x80;			/* scale 0x80000001, negative */
+		CHECK(decode_all(buf, w.len, &s) == KPI_ERR_BINARY, "decode: a negative scale");
+		aov_init(&t);
+		aov_add_float8(&t, 2.0, NULL);
+		kpi_writer_init(&w, buf, sizeof(buf));
+		aov_encode(&t, &w);
+		buf[50] = 2;
+		CHECK(decode_all(buf, w.len, &s) == KPI_ERR_BINARY, "decode: exact byte 2");
+		buf[50] = 0;
+		CHECK(decode_all(buf, w.len, &s) == KPI_OK && s.sum.flt.exact == 0, "decode: exact byte 0");
+		buf[34] = 0x7F;
+		buf[35] = 0xF8;			/* hi = NaN */
+		CHECK(decode_all(buf, w.len, &s) == KPI_ERR_BINARY, "decode: a NaN sum");
+	}
+
+	/* every truncation of valid encodings fails */
+	for (int k = 0; k < 2; k++)
+	{
+		kpi_writer	w;
+
+		aov_init(&valid[k]);
+		if (k == 0)
+		{
+			add_text(&valid[k], "12.5");
+			aov_add_special(&valid[k], AOV_NUMERIC, AOV_PINF, NULL);
+		}
+		else
+		{
+			aov_add_float8(&valid[k], 12.5, NULL);
+			aov_add_float8(&valid[k], NAN, NULL);
+		}
+		kpi_writer_init(&w, enc[k], sizeof(enc[k]));
+		aov_encode(&valid[k], &w);
+		len[k] = w.len;
+	}
+	{
+		int			ok = 1;
+
+		for (int k = 0; k < 2; k++)
+			for (size_t cut = 0; cut < len[k]; cut++)
+			{
+				uint8_t    *heap = malloc(cut ? cut : 1);
+
+				memcpy(heap, enc[k], cut);
+				if (decode_all(heap, cut, &s) == KPI_OK)
+					ok = 0;
+				free(heap);
+			}
+		CHECK(ok, "decode: every truncation of a numeric and a float8 encoding fails (exact-size heap copies)");
+	}
+
+	/*
+	 * Garbage: random bytes biased towards plausible headers, and random
+	 * mutations of valid encodings.  Nothing may crash (ASan, UBSan), and
+	 * whatever decodes must be a state the codecs reproduce exactly.
+	 */
+	{
+		int			ok = 1,
+					accepted = 0;
+
+		for (int i = 0; i < 100000; i++)
+		{
+			size_t		n;
+			uint8_t    *heap;
+
+			if (i % 2 == 0)
+			{
+				static const size_t sizes[] = {0, 1, 2, 3, 50, 51, 52, 61, 62, 63};
+
+				n = rng_next() % 4 ? sizes[rng_next() % 10] : rng_next() % 80;
+				heap = malloc(n ? n : 1);
+				for (size_t k = 0; k < n; k++)
+					heap[k] = (uint8_t) rng_next();
+				if (n > 0 && rng_next() % 2)
+					heap[0] = 1;
+				if (n > 1 && rng_next() % 2)
+					heap[1] = (uint8_t) (rng_next() % 3);
+				/* small counts, so some states get through */
+				for (size_t k = 2; k + 8 <= n && k < 34; k += 8)
+					if (rng_next() % 2)
+						memset(heap + k, 0, 7);
+			}
+			else
+			{
+				int			k = (int) (rng_next() % 2);
+				int			flips = 1 + (int) (rng_next() % 3);
+
+				n = len[k];
+				heap = malloc(n);
+				memcpy(heap, enc[k], n);
+				for (int f = 0; f < flips; f++)
+				{
+					size_t		at = rng_next() % n;
+
+					heap[at] = rng_next() % 2 ? (uint8_t) rng_next() : (uint8_t) (heap[at] ^ (1u << (rng_next() % 8)));
+				}
+			}
+			memset(&s, 0x77, sizeof(s));
+			if (decode_all(heap, n, &s) == KPI_OK)
+			{
+				uint8_t		again[64];
+				kpi_writer	w;
+
+				accepted++;
+				kpi_writer_init(&w, again, sizeof(again));
+				aov_encode(&s, &w);
+				if (w.len != n || memcmp(again, heap, n) != 0 || !round_trips(&s))
+					ok = 0;
+			}
+			free(heap);
+		}
+		CHECK(ok, "decode: 100000 garbage inputs never crash; accepted ones re-encode to the same bytes");
+		CHECK(accepted > 100, "decode: some garbage inputs were valid states");
+	}
+}
+
+/* Text input must not crash either; what parses must be canonical. */
+static void
+test_parse_garbage(void)
+{
+	static const char alphabet[] = "(),:[]-.0123456789 vnkindumercflot8sum_lxapiNIfyE";
+	static const char *const seeds[] = {
+		"(v:1,kind:numeric,n:3,sum:6.75,max_scale_count:2,nan:0,pinf:0,ninf:1)",
+		"(v:1,kind:float8,n:2,sum:0.75,sum_lo:0,exact:true,nan:1,pinf:0,ninf:0)",
+		"(v:1,n:0)",
+	};
+	int			ok = 1,
+				accepted = 0;
+
+	for (int i = 0; i < 30000; i++)
+	{
+		char		text[128];
+		size_t		n;
+		aov_core	s;
+
+		if (i % 2)
+		{
+			n = rng_next() % 100;
+			for (size_t k = 0; k < n; k++)
+				text[k] = alphabet[rng_next() % (sizeof(alphabet) - 1)];
+			text[n] = '\0';
+		}
+		else
+		{
+			int			flips = 1 + (int) (rng_next() % 2);
+
+			strcpy(text, seeds[rng_next() % 3]);
+			n = strlen(text);
+			for (int f = 0; f < flips; f++)
+				text[rng_next() % n] = alphabet[rng_next() % (sizeof(alphabet) - 1)];
+		}
+		if (aov_parse(text, &s, NULL) == KPI_OK)
+		{
+			accepted++;
+			if (!round_trips(&s))
+				ok = 0;
+		}
+	}
+	CHECK(ok, "parse: 30000 garbage texts never crash; accepted ones are canonical states");
+	CHECK(accepted > 100, "parse: some garbage texts were valid states");
+}
+
+/*
+ * Counts stay within what the codecs accept: a transition either fails
+ * or gives a state that can be written and read back.
+ */
+static void
+test_count_limits(void)
+{
+	aov_core	s,
+				before,
+				copy;
+	kpi_status	st;
+
+	CHECK(aov_parse("(v:1,kind:numeric,n:2305843009213693951,sum:0,max_scale_count:0,"
+					"nan:2305843009213693951,pinf:0,ninf:0)", &s, NULL) == KPI_OK,
+		  "limits: a state with INT64_MAX / 4 NaNs");
+	before = s;
+	copy = s;
+	st = aov_merge(&s, &copy, NULL);
+	CHECK(st == KPI_ERR_OVERFLOW && same(&s, &before), "limits: merging it with itself overflows; state unchanged");
+	/* repeated merges must never wrap */
+	for (int i = 0; i < 6; i++)
+		(void) aov_merge(&s, &copy, NULL);
+	CHECK(s.nan >= 0 && round_trips(&s), "limits: repeated merges never wrap");
+	s = before;
+	CHECK(aov_add_special(&s, AOV_NUMERIC, AOV_NAN, NULL) == KPI_ERR_OVERFLOW && same(&s, &before),
+		  "limits: one more NaN overflows; state unchanged");
+	CHECK(aov_add_special(&s, AOV_NUMERIC, AOV_PINF, NULL) == KPI_OK && round_trips(&s),
+		  "limits: another kind of special still fits");
+
+	CHECK(aov_parse("(v:1,kind:numeric,n:2305843009213693951,sum:2305843009213693951,"
+					"max_scale_count:2305843009213693951,nan:0,pinf:0,ninf:0)", &s, NULL) == KPI_OK,
+		  "limits: a state with INT64_MAX / 4 values");
+	before = s;
+	CHECK(aov_add_int64(&s, 1, NULL) == KPI_ERR_OVERFLOW && same(&s, &before),
+		  "limits: one more integer overflows; state unchanged");
+	CHECK(add_text(&s, "1.5") == KPI_ERR_OVERFLOW && same(&s, &before), "limits: one more decimal too");
+	CHECK(aov_parse("(v:1,kind:float8,n:2305843009213693951,sum:1,sum_lo:0,exact:true,nan:0,pinf:0,ninf:0)",
+					&s, NULL) == KPI_OK, "limits: a float8 state with INT64_MAX / 4 values");
+	before = s;
+	CHECK(aov_add_float8(&s, 1.0, NULL) == KPI_ERR_OVERFLOW && same(&s, &before),
+		  "limits: one more float8 overflows; state unchanged");
+	copy = s;
+	CHECK(aov_merge(&s, &copy, NULL) == KPI_ERR_OVERFLOW && same(&s, &before), "limits: and so does a merge");
+	CHECK(aov_remove_float8(&s, 1.0, NULL) == KPI_OK && aov_add_float8(&s, 1.0, NULL) == KPI_OK && same(&s, &before),
+		  "limits: room again after a removal");
+
+	/*
+	 * Random adds and merges on random states, including ones at the
+	 * limits.  (Removals are only defined for values that were added;
+	 * the moving-window tests cover them.)
+	 */
+	{
+		int			ok = 1;
+		static const char *const big[] = {
+			"(v:1,kind:numeric,n:2305843009213693951,sum:0,max_scale_count:0,nan:0,pinf:2305843009213693951,ninf:0)",
+			"(v:1,kind:numeric,n:2305843009213693951,sum:-170141183460469231731687303715884105728,"
+			"max_scale_count:2305843009213693951,nan:0,pinf:0,ninf:0)",
+			"(v:1,kind:float8,n:4611686018427387902,sum:1.7976931348623157e+308,sum_lo:0,exact:false,"
+			"nan:2305843009213693951,pinf:0,ninf:0)",
+		};
+
+		aov_core	bigstate[3];
+		bool		parsed = true;
+
+		for (int k = 0; k < 3; k++)
+			parsed = parsed && aov_parse(big[k], &bigstate[k], NULL) == KPI_OK && round_trips(&bigstate[k]);
+		CHECK(parsed, "limits: states at the count, sum and range limits parse and round-trip");
+		for (int i = 0; i < 20000; i++)
+		{
+			aov_core	a,
+						b;
+			bool		merge = rng_next() % 3 == 0;
+
+			if (rng_next() % 4 == 0)
+				a = bigstate[rng_next() % 3];
+			else
+				random_state(&a);
+			if (rng_next() % 4 == 0)
+				b = bigstate[rng_next() % 3];
+			else
+				random_state(&b);
+			before = a;
+			if (merge)
+				st = aov_merge(&a, &b, NULL);
+			else
+			{
+				value		v;
+				aov_kind	kind = a.kind == AOV_EMPTY ? AOV_NUMERIC : (aov_kind) a.kind;
+
+				random_value(&v, kind);
+				if (rng_next() % 8 == 0)
+				{
+					v.type = V_FLOAT;
+					v.f = (rng_next() % 2 ? 1 : -1) * DBL_MAX;
+				}
+				st = apply(&a, &v, kind, false);
+			}
+			if (st == KPI_OK ? !round_trips(&a) : !same(&a, &before))
+				ok = 0;
+		}
+		CHECK(ok, "limits: 20000 random adds and merges either fail leaving the state, or give a state that round-trips");
+	}
+}
+
+/* A failed first value leaves no kind behind. */
+static void
+test_failed_first_add(void)
+{
+	aov_core	s;
+
+	aov_init(&s);
+	CHECK(add_text(&s, "10000000000000000000000000000000000000000") == KPI_ERR_OVERFLOW && same(&s, &zero_state),
+		  "failed add: an overflowing first value leaves the all-zero empty state");
+	CHECK(round_trips(&s), "failed add: which still round-trips");
+	aov_add_special(&s, AOV_NUMERIC, AOV_NAN, NULL);
+	{
+		aov_core	before = s;
+
+		CHECK(add_text(&s, "10000000000000000000000000000000000000000") == KPI_ERR_OVERFLOW && same(&s, &before),
+			  "failed add: on a NaN-only numeric state, the state is unchanged");
+	}
+}
+
+int
+main(void)
+{
+	/* line-buffered, so a sanitizer abort still shows the TAP lines before it */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	test_kinds();
+	test_outcomes();
+	test_removal_to_empty();
+	test_merge();
+	test_format_hand();
+	test_round_trips();
+	test_encode_layout();
+	test_parse_errors();
+	test_decode_errors();
+	test_parse_garbage();
+	test_count_limits();
+	test_failed_first_add();
+	return unit_done();
+}
