@@ -2,6 +2,16 @@
 #
 # kpi_prepare installs what is missing (as root, with apt-get), then builds
 # and installs kpi into the PostgreSQL that pg_config names.
+#
+# kpi_stage_data copies the data files into a temporary directory that the
+# PostgreSQL server (user postgres) can read, wherever the checkout lives
+# (a clone under /root is not readable by it), and exports:
+#   KPI_DATA_DIR         data/        (shipped with kpi)
+#   KPI_TEST_DATA_DIR    test/data/   (shipped with kpi, tests only)
+#   KPI_SHARED_DATA_DIR  ../shared/data, only if that folder exists (data
+#                        that may not ship; the tests that need it skip
+#                        themselves when the variable is unset)
+# The directory is removed when the calling script exits.
 
 KPI_PACKAGES="make gcc libc6-dev postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl"
 
@@ -35,4 +45,22 @@ kpi_prepare() {
 	echo "== building and installing kpi"
 	make -s PG_CONFIG="$PG_CONFIG" COPT="${COPT:-}"
 	make -s PG_CONFIG="$PG_CONFIG" install
+}
+
+kpi_stage_data() {
+	KPI_STAGE_DIR=$(mktemp -d /tmp/kpi-data.XXXXXX)
+	trap 'rm -rf "$KPI_STAGE_DIR"' EXIT
+	cp -r data "$KPI_STAGE_DIR/data"
+	export KPI_DATA_DIR="$KPI_STAGE_DIR/data"
+	if [ -d test/data ]; then
+		cp -r test/data "$KPI_STAGE_DIR/test_data"
+		export KPI_TEST_DATA_DIR="$KPI_STAGE_DIR/test_data"
+	fi
+	if [ -d ../shared/data ]; then
+		cp -r ../shared/data "$KPI_STAGE_DIR/shared_data"
+		export KPI_SHARED_DATA_DIR="$KPI_STAGE_DIR/shared_data"
+	else
+		unset KPI_SHARED_DATA_DIR
+	fi
+	chmod -R a+rX "$KPI_STAGE_DIR"
 }
