@@ -72,7 +72,7 @@ metacheck:
 	perl $(kpi_srcdir)test/metacheck.pl $(kpi_srcdir)
 
 bench:
-	pg_virtualenv bash $(kpi_srcdir)bench/run.sh
+	pg_virtualenv -t bash $(kpi_srcdir)bench/run.sh
 
 .PHONY: unitcheck pgtapcheck metacheck bench
 EXTRA_CLEAN = build
