@@ -14,6 +14,7 @@
  */
 #include "codec.h"
 #include "unit.h"
+#include "unit_decimal.h"
 
 #include <float.h>
 #include <signal.h>
@@ -21,18 +22,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* xorshift64*: a deterministic generator, so failures reproduce */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint64_t
-rng_next(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
 
 static bool
 same_bits(double a, double b)
@@ -117,10 +106,10 @@ test_writer_layout(void)
 
 		for (int i = 0; i < 2000; i++)
 		{
-			uint64_t	a = rng_next(),
-						b = rng_next();
+			uint64_t	a = unit_rng_next(),
+						b = unit_rng_next();
 			__int128	v = (__int128) (((unsigned __int128) a << 64) | b);
-			double		d = from_bits(rng_next());
+			double		d = from_bits(unit_rng_next());
 			uint8_t		tmp[16 + 8 + 8];
 
 			kpi_writer_init(&w, tmp, sizeof(tmp));
@@ -258,7 +247,7 @@ test_varint(void)
 	ok = 1;
 	for (int i = 0; i < 20000; i++)
 	{
-		uint64_t	v = rng_next() >> (rng_next() % 64);
+		uint64_t	v = unit_rng_next() >> (unit_rng_next() % 64);
 		uint8_t		buf[KPI_VARINT_MAX + 1];
 		uint8_t    *end = kpi_varint_put(buf, v);
 		uint64_t	back;
@@ -279,13 +268,13 @@ test_varint(void)
 	for (int i = 0; i < 20000; i++)
 	{
 		uint8_t		bytes[12];
-		size_t		n = rng_next() % sizeof(bytes);
+		size_t		n = unit_rng_next() % sizeof(bytes);
 		uint8_t    *heap;
 		const uint8_t *end;
 		uint64_t	v;
 
 		for (size_t k = 0; k < n; k++)
-			bytes[k] = (uint8_t) (rng_next() | ((rng_next() & 3) ? 0x80 : 0));
+			bytes[k] = (uint8_t) (unit_rng_next() | ((unit_rng_next() & 3) ? 0x80 : 0));
 		heap = malloc(n ? n : 1);
 		memcpy(heap, bytes, n);
 		end = kpi_varint_get(heap, heap + n, &v);
@@ -420,24 +409,12 @@ test_strbuf(void)
 	ok = 1;
 	for (int i = 0; i < 5000; i++)
 	{
-		/* a random 128-bit value written as q * 10^18 + r, q and r by printf */
-		__int128	v = (__int128) (((unsigned __int128) rng_next() << 64) | rng_next());
-		unsigned __int128 u;
-		const unsigned __int128 e18 = 1000000000000000000ull;
+		/* a random 128-bit value, against pieces of 18 digits written by printf */
+		__int128	v = (__int128) (((unsigned __int128) unit_rng_next() << 64) | unit_rng_next());
 		char		expect[64];
-		char	   *p = expect;
 
-		v >>= rng_next() % 128;
-		u = v < 0 ? -(unsigned __int128) v : (unsigned __int128) v;
-		if (v < 0)
-			*p++ = '-';
-		if (u / e18 / e18 != 0)
-			p += sprintf(p, "%llu%018llu%018llu", (unsigned long long) (u / e18 / e18),
-						 (unsigned long long) (u / e18 % e18), (unsigned long long) (u % e18));
-		else if (u / e18 != 0)
-			p += sprintf(p, "%llu%018llu", (unsigned long long) (u / e18), (unsigned long long) (u % e18));
-		else
-			p += sprintf(p, "%llu", (unsigned long long) u);
+		v >>= unit_rng_next() % 128;
+		unit_i128_text(v, expect);
 		kpi_strbuf_init(&sb, &kpi_malloc_allocator);
 		kpi_strbuf_append_i128(&sb, v);
 		if (strcmp(sb.data, expect) != 0)
@@ -570,11 +547,11 @@ test_append_f64(void)
 			int			digits;
 
 			if (i % 3 == 0)
-				v = (double) ((int64_t) (rng_next() % 2000000001) - 1000000000) / 100.0;
+				v = (double) ((int64_t) (unit_rng_next() % 2000000001) - 1000000000) / 100.0;
 			else if (i % 3 == 1)
-				v = from_bits(rng_next() >> (rng_next() % 12 == 0 ? 12 : 0));
+				v = from_bits(unit_rng_next() >> (unit_rng_next() % 12 == 0 ? 12 : 0));
 			else
-				v = from_bits(rng_next());
+				v = from_bits(unit_rng_next());
 			if (!isfinite(v))
 				continue;
 			if (v != 0 && fabs(v) < DBL_MIN)
@@ -866,7 +843,7 @@ test_parse_ints(void)
 
 		for (int i = 0; i < 5000; i++)
 		{
-			int64_t		v = (int64_t) rng_next() >> (rng_next() % 64);
+			int64_t		v = (int64_t) unit_rng_next() >> (unit_rng_next() % 64);
 			char		text[32];
 
 			snprintf(text, sizeof(text), "%lld", (long long) v);
@@ -958,6 +935,7 @@ main(void)
 {
 	/* line-buffered, so a sanitizer abort still shows the TAP lines before it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	unit_rng_seed(0x9E3779B97F4A7C15ull);
 	test_writer_layout();
 	test_reader_bounds();
 	test_writer_overrun();
