@@ -57,7 +57,7 @@ UNIT_CFLAGS = -std=gnu99 -O1 -g -Wall -Wextra $(COPT) \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS = $(patsubst $(kpi_srcdir)test/unit/%.c,build/unit/%,$(wildcard $(kpi_srcdir)test/unit/test_*.c))
 
-build/unit/%: $(kpi_srcdir)test/unit/%.c $(addprefix $(kpi_srcdir),$(CORE_SRCS)) $(wildcard $(kpi_srcdir)src/core/*.h) $(kpi_srcdir)test/unit/unit.h
+build/unit/%: $(kpi_srcdir)test/unit/%.c $(addprefix $(kpi_srcdir),$(CORE_SRCS)) $(wildcard $(kpi_srcdir)src/core/*.h $(kpi_srcdir)test/unit/*.h)
 	@mkdir -p build/unit
 	$(UNIT_CC) $(UNIT_CFLAGS) -I$(kpi_srcdir)src/core -I$(kpi_srcdir)test/unit \
 		$< $(addprefix $(kpi_srcdir),$(CORE_SRCS)) -lm -o $@

@@ -13,6 +13,40 @@ SELECT id, s FROM states ORDER BY id;
 -- text: output -> input -> output is the identity
 SELECT id, s::text::kpi.aov_state::text = s::text AS text_round_trip FROM states ORDER BY id;
 
+-- float8 fields are written as float8out writes them (extra_float_digits
+-- >= 1): the shortest digits that read back, plain for decimal exponents
+-- in [-4, 15), else d.ddde+NN.  2^89 needs its 16 digits rounded up; 1e23
+-- is the midpoint between two doubles, which float8out never writes.
+SELECT x, kpi.aov_agg(x)
+FROM (VALUES (100::float8), (12300), (123456789012345.6), (1e15), (0.0001), (1.5e-5),
+             ('5e-324'), ('-1.7976931348623157e308'), (2::float8 ^ 89), ('1e23')) t(x)
+GROUP BY x ORDER BY x;
+-- They agree with float8out itself and read back through float8in: every
+-- power of two (doubled exactly from the smallest subnormal) of either
+-- sign, powers of ten, and ten random mantissas in every binade.
+SET extra_float_digits = 1;
+WITH RECURSIVE twos(k, x) AS (
+    SELECT -1074, '5e-324'::float8
+    UNION ALL
+    SELECT k + 1, x * 2 FROM twos WHERE k < 1023
+), doubles(x) AS (
+    SELECT s * x FROM twos, (VALUES (1::float8), (-1)) sign(s)
+    UNION ALL
+    SELECT ('1e' || k)::float8 FROM generate_series(-323, 308) k
+    UNION ALL
+    SELECT (1 + random()) * x FROM twos, generate_series(1, 10)
+), written(x, sum) AS (
+    -- one state per double
+    SELECT x, substring(kpi.aov_agg(x)::text FROM 'sum:([^,]*)')
+    FROM (SELECT row_number() OVER () AS id, x FROM doubles) d
+    GROUP BY id, x
+)
+SELECT count(*) AS doubles,
+       count(*) FILTER (WHERE sum <> x::text) AS unlike_float8out,
+       count(*) FILTER (WHERE sum::float8 <> x) AS not_read_back
+FROM written;
+RESET extra_float_digits;
+
 -- binary: COPY out and in through the send/recv functions (a file in the
 -- cluster's data directory)
 CREATE TABLE states_back (LIKE states);

@@ -301,10 +301,142 @@ kpi_strbuf_append_i128(kpi_strbuf *sb, __int128 v)
 	kpi_strbuf_append(sb, digits + pos);
 }
 
+/* Whether coef * 10^scale equals odd * 2^exp2 exactly (coef > 0, odd odd; both below 2^57). */
+static bool
+decimal_equals_dyadic(uint64_t coef, int scale, uint64_t odd, int exp2)
+{
+	int			twos = scale;
+	unsigned __int128 lhs,
+				rhs = odd;
+
+	while (coef % 2 == 0)
+	{
+		coef /= 2;
+		twos++;
+	}
+	/* coef * 5^scale and odd * 5^-scale are odd: they and the twos must agree */
+	if (twos != exp2 || scale > 24 || scale < -24)
+		return false;
+	lhs = coef;
+	for (int i = 0; i < scale; i++)
+		lhs *= 5;
+	for (int i = 0; i < -scale; i++)
+		rhs *= 5;
+	return lhs == rhs;
+}
+
+/*
+ * Whether coef * 10^scale stands for v (finite, > 0) in float8out's
+ * terms: it lies strictly between the midpoints from v to its neighbours.
+ * A midpoint itself may read back to v (ties go to the even double), but
+ * float8out never writes one.
+ */
+static bool
+stands_for(double v, uint64_t coef, int scale)
+{
+	char		text[40];
+	uint64_t	bits;
+	uint64_t	m;
+	int			biased,
+				e;
+
+	snprintf(text, sizeof(text), "%llue%d", (unsigned long long) coef, scale);
+	if (strtod(text, NULL) != v)
+		return false;
+	/* v = m * 2^e */
+	memcpy(&bits, &v, sizeof(bits));
+	biased = (int) (bits >> 52);
+	m = bits & ((UINT64_C(1) << 52) - 1);
+	e = (biased == 0 ? 1 : biased) - 1075;
+	if (biased != 0)
+		m |= UINT64_C(1) << 52;
+	/* the lower neighbour of a power of two is nearer than its upper one */
+	if (m == UINT64_C(1) << 52 && biased > 1)
+		return !decimal_equals_dyadic(coef, scale, 2 * m + 1, e - 1) &&
+			!decimal_equals_dyadic(coef, scale, 4 * m - 1, e - 2);
+	return !decimal_equals_dyadic(coef, scale, 2 * m + 1, e - 1) &&
+		!decimal_equals_dyadic(coef, scale, 2 * m - 1, e - 1);
+}
+
+/*
+ * Whether v (finite, > 0) rounded to prec significant digits stands for
+ * v, or, when it does not, one unit more does; sets coef * 10^scale to the
+ * one that does.  These are the only two prec-digit candidates: when v
+ * rounded up does not stand for v, v rounded down (farther away) does not
+ * either.  But when v rounded down does not, v rounded up still may if v
+ * is a power of two, whose lower neighbour is nearer than its upper one.
+ */
+static bool
+rounded_stands_for(double v, int prec, uint64_t *coef, int *scale)
+{
+	char		text[40];
+	int			e;
+
+	/* "d.ddde+XX" */
+	snprintf(text, sizeof(text), "%.*e", prec - 1, v);
+	*coef = 0;
+	for (const char *p = text; *p != 'e'; p++)
+		if (*p != '.')
+			*coef = *coef * 10 + (uint64_t) (*p - '0');
+	*scale = atoi(strchr(text, 'e') + 1) - (prec - 1);
+	if (stands_for(v, *coef, *scale))
+		return true;
+	if (frexp(v, &e) == 0.5 && stands_for(v, *coef + 1, *scale))
+	{
+		(*coef)++;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The shortest decimal digits for v (finite, > 0), chosen as PostgreSQL's
+ * float8out chooses them: the fewest significant digits that stand for v
+ * (see stands_for), and of the two candidates of that length around v
+ * (v rounded down and up) the nearer one, or the only one that stands for
+ * v.  Writes the digits without trailing zeros, NUL-terminated, to digits
+ * (24 bytes) and returns the decimal exponent of the first:
+ * v ~ 0.<digits> * 10^(exponent + 1).
+ */
+static int
+shortest_digits(double v, char *digits)
+{
+	uint64_t	coef;
+	int			scale;
+	int			low = 1,
+				high = 17;
+	int			n;
+
+	/*
+	 * When a decimal of prec digits stands for v, so does one of prec + 1
+	 * (with a trailing zero), and 17 digits always do: a binary search
+	 * finds the fewest.
+	 */
+	while (low < high)
+	{
+		int			mid = (low + high) / 2;
+
+		if (rounded_stands_for(v, mid, &coef, &scale))
+			high = mid;
+		else
+			low = mid + 1;
+	}
+	(void) rounded_stands_for(v, low, &coef, &scale);
+	n = snprintf(digits, 24, "%llu", (unsigned long long) coef);
+	scale += n - 1;
+	while (n > 1 && digits[n - 1] == '0')
+		digits[--n] = '\0';
+	return scale;
+}
+
 void
 kpi_strbuf_append_f64(kpi_strbuf *sb, double v)
 {
-	char		buf[40];
+	char		digits[24];
+	char		text[32];
+	char	   *p = text;
+	int			exponent,
+				ndigits;
 
 	if (isnan(v))
 	{
@@ -316,14 +448,40 @@ kpi_strbuf_append_f64(kpi_strbuf *sb, double v)
 		kpi_strbuf_append(sb, v > 0 ? "Infinity" : "-Infinity");
 		return;
 	}
-	/* The shortest %g precision whose output reads back to the same bits. */
-	for (int prec = 1; prec <= 17; prec++)
+	if (v == 0)
 	{
-		snprintf(buf, sizeof(buf), "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
+		kpi_strbuf_append(sb, signbit(v) ? "-0" : "0");
+		return;
 	}
-	kpi_strbuf_append(sb, buf);
+	if (v < 0)
+		*p++ = '-';
+	exponent = shortest_digits(fabs(v), digits);
+	ndigits = (int) strlen(digits);
+	if (exponent < -4 || exponent >= 15)
+	{
+		/* d.ddde+XX: at least two exponent digits */
+		*p++ = digits[0];
+		if (ndigits > 1)
+			p += sprintf(p, ".%s", digits + 1);
+		sprintf(p, "e%c%02d", exponent < 0 ? '-' : '+', abs(exponent));
+	}
+	else if (exponent < 0)
+	{
+		/* 0.ddd to 0.000ddd */
+		sprintf(p, "0.%.*s%s", -exponent - 1, "000", digits);
+	}
+	else
+	{
+		/* ddd.ddd, or ddd000 when the digits end before the point */
+		for (int i = 0; i < ndigits || i <= exponent; i++)
+		{
+			if (i == exponent + 1)
+				*p++ = '.';
+			*p++ = i < ndigits ? digits[i] : '0';
+		}
+		*p = '\0';
+	}
+	kpi_strbuf_append(sb, text);
 }
 
 /* ------------------------------------------------------------ text input */

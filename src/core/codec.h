@@ -134,7 +134,14 @@ extern void kpi_strbuf_append(kpi_strbuf *sb, const char *s);
 extern void kpi_strbuf_appendf(kpi_strbuf *sb, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 extern void kpi_strbuf_append_i128(kpi_strbuf *sb, __int128 v);
-/* Shortest decimal that reads back to the same double; "NaN", "Infinity". */
+/*
+ * A double as PostgreSQL's float8out writes it with extra_float_digits >= 1:
+ * the shortest digits strictly between the midpoints to the neighbouring
+ * doubles (so they read back to the same double), the nearest of those,
+ * plain when the decimal exponent is in [-4, 15) ("100", "0.0001"), else
+ * "d.ddde+NN" or "d.ddde-NN" ("1e+15", "1.5e-05"); "-0", "NaN",
+ * "Infinity", "-Infinity".
+ */
 extern void kpi_strbuf_append_f64(kpi_strbuf *sb, double v);
 
 /* ---- text input ---- */

@@ -18,21 +18,12 @@
  */
 #include "aov_core.h"
 #include "unit.h"
+#include "unit_decimal.h"
+#include "unit_merge.h"
 
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t rng_state = 0xA0761D6478BD642Full;
-
-static uint64_t
-rng_next(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
 
 static const aov_core zero_state;
 
@@ -44,86 +35,21 @@ same(const aov_core *a, const aov_core *b)
 
 /* ------------------------------------------------------------ helpers */
 
-/* A numeric in base-10000 digits at an odd address, from decimal text. */
-typedef struct testdec
-{
-	decsum_decimal d;
-	unsigned char raw[1 + 2 * 16];
-} testdec;
-
-static const decsum_decimal *
-make_decimal(testdec *t, const char *s)
-{
-	int16_t		groups[16];
-	int			ngroups = 0,
-				first = 0;
-	const char *point;
-	int			intlen,
-				fraclen,
-				intgroups;
-
-	memset(t, 0, sizeof(*t));
-	t->d.negative = *s == '-';
-	if (*s == '-')
-		s++;
-	point = strchr(s, '.');
-	intlen = point ? (int) (point - s) : (int) strlen(s);
-	fraclen = point ? (int) strlen(point + 1) : 0;
-	intgroups = (intlen + 3) / 4;
-	for (int g = 0; g < intgroups; g++)
-	{
-		int			v = 0;
-
-		for (int k = 0; k < 4; k++)
-		{
-			int			pos = intlen - 4 * (intgroups - g) + k;
-
-			v = v * 10 + (pos >= 0 ? s[pos] - '0' : 0);
-		}
-		groups[ngroups++] = (int16_t) v;
-	}
-	for (int g = 0; g < (fraclen + 3) / 4; g++)
-	{
-		int			v = 0;
-
-		for (int k = 0; k < 4; k++)
-			v = v * 10 + (4 * g + k < fraclen ? point[1 + 4 * g + k] - '0' : 0);
-		groups[ngroups++] = (int16_t) v;
-	}
-	t->d.weight = intgroups - 1;
-	t->d.dscale = fraclen;
-	while (first < ngroups && groups[first] == 0)
-	{
-		first++;
-		t->d.weight--;
-	}
-	while (ngroups > first && groups[ngroups - 1] == 0)
-		ngroups--;
-	t->d.ndigits = ngroups - first;
-	if (t->d.ndigits == 0)
-	{
-		t->d.weight = 0;
-		t->d.negative = false;
-	}
-	memcpy(t->raw + 1, groups + first, sizeof(int16_t) * (size_t) t->d.ndigits);
-	t->d.digits = t->raw + 1;
-	return &t->d;
-}
-
+/* Adds (or removes) the decimal written in text, in numeric's digit form. */
 static kpi_status
 add_text(aov_core *s, const char *text)
 {
-	testdec		t;
+	unit_decimal t;
 
-	return aov_add_decimal(s, make_decimal(&t, text), NULL);
+	return aov_add_decimal(s, unit_make_decimal(&t, text), NULL);
 }
 
 static kpi_status
 remove_text(aov_core *s, const char *text)
 {
-	testdec		t;
+	unit_decimal t;
 
-	return aov_remove_decimal(s, make_decimal(&t, text), NULL);
+	return aov_remove_decimal(s, unit_make_decimal(&t, text), NULL);
 }
 
 /* The text form, malloc'd. */
@@ -209,43 +135,43 @@ typedef struct value
 static void
 random_value(value *v, aov_kind kind)
 {
-	uint64_t	r = rng_next() % 100;
+	uint64_t	r = unit_rng_next() % 100;
 
 	memset(v, 0, sizeof(*v));
 	if (r < 8)
 	{
 		v->type = V_SPECIAL;
-		v->which = (aov_special) (rng_next() % 3);
+		v->which = (aov_special) (unit_rng_next() % 3);
 		return;
 	}
 	if (kind == AOV_FLOAT8)
 	{
 		v->type = V_FLOAT;
-		v->f = (double) ((int64_t) (rng_next() % 2000001) - 1000000) / 100.0;
+		v->f = (double) ((int64_t) (unit_rng_next() % 2000001) - 1000000) / 100.0;
 		return;
 	}
 	if (r < 30)
 	{
 		v->type = V_INT;
-		v->i = (int64_t) (rng_next() % 2000001) - 1000000;
+		v->i = (int64_t) (unit_rng_next() % 2000001) - 1000000;
 		return;
 	}
 	{
 		/* up to 9 integer and 4 fraction digits */
 		char	   *p = v->text;
-		int			nint = 1 + (int) (rng_next() % 9),
-					nfrac = (int) (rng_next() % 5);
+		int			nint = 1 + (int) (unit_rng_next() % 9),
+					nfrac = (int) (unit_rng_next() % 5);
 
 		v->type = V_DECIMAL;
-		if (rng_next() % 2)
+		if (unit_rng_next() % 2)
 			*p++ = '-';
 		for (int i = 0; i < nint; i++)
-			*p++ = (char) ('0' + rng_next() % 10);
+			*p++ = (char) ('0' + unit_rng_next() % 10);
 		if (nfrac > 0)
 		{
 			*p++ = '.';
 			for (int i = 0; i < nfrac; i++)
-				*p++ = (char) ('0' + rng_next() % 10);
+				*p++ = (char) ('0' + unit_rng_next() % 10);
 		}
 		*p = '\0';
 		/* strip leading zeros of the integer part */
@@ -280,9 +206,9 @@ apply(aov_core *s, const value *v, aov_kind kind, bool remove)
 static void
 random_state(aov_core *s)
 {
-	aov_kind	kind = rng_next() % 2 ? AOV_NUMERIC : AOV_FLOAT8;
-	int			n = (int) (rng_next() % 12);
-	uint64_t	corner = rng_next() % 16;
+	aov_kind	kind = unit_rng_next() % 2 ? AOV_NUMERIC : AOV_FLOAT8;
+	int			n = (int) (unit_rng_next() % 12);
+	uint64_t	corner = unit_rng_next() % 16;
 
 	aov_init(s);
 	for (int i = 0; i < n; i++)
@@ -532,6 +458,24 @@ test_removal_to_empty(void)
 	}
 }
 
+static kpi_status
+merge_states(void *into, const void *from)
+{
+	return aov_merge(into, from, NULL);
+}
+
+/* ctx points to the aov_kind of the values */
+static void
+add_random_value(void *whole, void *part, void *ctx)
+{
+	aov_kind	kind = *(const aov_kind *) ctx;
+	value		v;
+
+	random_value(&v, kind);
+	apply(whole, &v, kind, false);
+	apply(part, &v, kind, false);
+}
+
 static void
 test_merge(void)
 {
@@ -539,10 +483,7 @@ test_merge(void)
 				flt,
 				before;
 	kpi_msg		msg;
-	int			ok_split = 1,
-				ok_comm = 1,
-				ok_assoc = 1,
-				ok_ident = 1;
+	unit_merge_ok ok = UNIT_MERGE_OK_INIT;
 
 	aov_init(&num);
 	aov_init(&flt);
@@ -562,59 +503,14 @@ test_merge(void)
 	for (int round = 0; round < 1500; round++)
 	{
 		aov_kind	kind = round % 2 ? AOV_NUMERIC : AOV_FLOAT8;
-		int			n = (int) (rng_next() % 40);
-		int			parts = 1 + (int) (rng_next() % 4);
-		aov_core	seq,
-					part[4],
-					merged;
+		const unit_merge_ops ops = {sizeof(aov_core), &zero_state, merge_states, add_random_value, &kind};
 
-		aov_init(&seq);
-		aov_init(&merged);
-		for (int p = 0; p < 4; p++)
-			aov_init(&part[p]);
-		for (int i = 0; i < n; i++)
-		{
-			value		v;
-
-			random_value(&v, kind);
-			apply(&seq, &v, kind, false);
-			apply(&part[rng_next() % (uint64_t) parts], &v, kind, false);
-		}
-		for (int k = 0, start = (int) (rng_next() % (uint64_t) parts); k < parts; k++)
-			if (aov_merge(&merged, &part[(start + k) % parts], NULL) != KPI_OK)
-				ok_split = 0;
-		if (!same(&merged, &seq))
-			ok_split = 0;
-		{
-			aov_core	a = part[0],
-						b = part[1 % parts],
-						c = part[2 % parts];
-			aov_core	ab = a,
-						ba = b,
-						ab_c,
-						bc = b,
-						a_bc = a,
-						ea,
-						ae = a;
-
-			aov_init(&ea);
-			aov_merge(&ab, &b, NULL);
-			aov_merge(&ba, &a, NULL);
-			ok_comm &= same(&ab, &ba);
-			ab_c = ab;
-			aov_merge(&ab_c, &c, NULL);
-			aov_merge(&bc, &c, NULL);
-			aov_merge(&a_bc, &bc, NULL);
-			ok_assoc &= same(&ab_c, &a_bc);
-			aov_merge(&ea, &a, NULL);
-			aov_merge(&ae, &zero_state, NULL);
-			ok_ident &= same(&ea, &a) && same(&ae, &a);
-		}
+		unit_merge_round(&ops, 40, 4, &ok);
 	}
-	CHECK(ok_split, "merge: 1500 random splits merged in any order equal sequential adds, byte for byte");
-	CHECK(ok_comm, "merge: commutative, byte for byte");
-	CHECK(ok_assoc, "merge: associative, byte for byte");
-	CHECK(ok_ident, "merge: the empty state is the identity on both sides");
+	CHECK(ok.split, "merge: 1500 random splits merged in any order equal sequential adds, byte for byte");
+	CHECK(ok.comm, "merge: commutative, byte for byte");
+	CHECK(ok.assoc, "merge: associative, byte for byte");
+	CHECK(ok.ident, "merge: the empty state is the identity on both sides");
 }
 
 static void
@@ -954,32 +850,32 @@ test_decode_errors(void)
 			{
 				static const size_t sizes[] = {0, 1, 2, 3, 50, 51, 52, 61, 62, 63};
 
-				n = rng_next() % 4 ? sizes[rng_next() % 10] : rng_next() % 80;
+				n = unit_rng_next() % 4 ? sizes[unit_rng_next() % 10] : unit_rng_next() % 80;
 				heap = malloc(n ? n : 1);
 				for (size_t k = 0; k < n; k++)
-					heap[k] = (uint8_t) rng_next();
-				if (n > 0 && rng_next() % 2)
+					heap[k] = (uint8_t) unit_rng_next();
+				if (n > 0 && unit_rng_next() % 2)
 					heap[0] = 1;
-				if (n > 1 && rng_next() % 2)
-					heap[1] = (uint8_t) (rng_next() % 3);
+				if (n > 1 && unit_rng_next() % 2)
+					heap[1] = (uint8_t) (unit_rng_next() % 3);
 				/* small counts, so some states get through */
 				for (size_t k = 2; k + 8 <= n && k < 34; k += 8)
-					if (rng_next() % 2)
+					if (unit_rng_next() % 2)
 						memset(heap + k, 0, 7);
 			}
 			else
 			{
-				int			k = (int) (rng_next() % 2);
-				int			flips = 1 + (int) (rng_next() % 3);
+				int			k = (int) (unit_rng_next() % 2);
+				int			flips = 1 + (int) (unit_rng_next() % 3);
 
 				n = len[k];
 				heap = malloc(n);
 				memcpy(heap, enc[k], n);
 				for (int f = 0; f < flips; f++)
 				{
-					size_t		at = rng_next() % n;
+					size_t		at = unit_rng_next() % n;
 
-					heap[at] = rng_next() % 2 ? (uint8_t) rng_next() : (uint8_t) (heap[at] ^ (1u << (rng_next() % 8)));
+					heap[at] = unit_rng_next() % 2 ? (uint8_t) unit_rng_next() : (uint8_t) (heap[at] ^ (1u << (unit_rng_next() % 8)));
 				}
 			}
 			memset(&s, 0x77, sizeof(s));
@@ -1022,19 +918,19 @@ test_parse_garbage(void)
 
 		if (i % 2)
 		{
-			n = rng_next() % 100;
+			n = unit_rng_next() % 100;
 			for (size_t k = 0; k < n; k++)
-				text[k] = alphabet[rng_next() % (sizeof(alphabet) - 1)];
+				text[k] = alphabet[unit_rng_next() % (sizeof(alphabet) - 1)];
 			text[n] = '\0';
 		}
 		else
 		{
-			int			flips = 1 + (int) (rng_next() % 2);
+			int			flips = 1 + (int) (unit_rng_next() % 2);
 
-			strcpy(text, seeds[rng_next() % 3]);
+			strcpy(text, seeds[unit_rng_next() % 3]);
 			n = strlen(text);
 			for (int f = 0; f < flips; f++)
-				text[rng_next() % n] = alphabet[rng_next() % (sizeof(alphabet) - 1)];
+				text[unit_rng_next() % n] = alphabet[unit_rng_next() % (sizeof(alphabet) - 1)];
 		}
 		if (aov_parse(text, &s, NULL) == KPI_OK)
 		{
@@ -1118,14 +1014,14 @@ test_count_limits(void)
 		{
 			aov_core	a,
 						b;
-			bool		merge = rng_next() % 3 == 0;
+			bool		merge = unit_rng_next() % 3 == 0;
 
-			if (rng_next() % 4 == 0)
-				a = bigstate[rng_next() % 3];
+			if (unit_rng_next() % 4 == 0)
+				a = bigstate[unit_rng_next() % 3];
 			else
 				random_state(&a);
-			if (rng_next() % 4 == 0)
-				b = bigstate[rng_next() % 3];
+			if (unit_rng_next() % 4 == 0)
+				b = bigstate[unit_rng_next() % 3];
 			else
 				random_state(&b);
 			before = a;
@@ -1137,10 +1033,10 @@ test_count_limits(void)
 				aov_kind	kind = a.kind == AOV_EMPTY ? AOV_NUMERIC : (aov_kind) a.kind;
 
 				random_value(&v, kind);
-				if (rng_next() % 8 == 0)
+				if (unit_rng_next() % 8 == 0)
 				{
 					v.type = V_FLOAT;
-					v.f = (rng_next() % 2 ? 1 : -1) * DBL_MAX;
+					v.f = (unit_rng_next() % 2 ? 1 : -1) * DBL_MAX;
 				}
 				st = apply(&a, &v, kind, false);
 			}
@@ -1175,6 +1071,7 @@ main(void)
 {
 	/* line-buffered, so a sanitizer abort still shows the TAP lines before it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	unit_rng_seed(0xA0761D6478BD642Full);
 	test_kinds();
 	test_outcomes();
 	test_removal_to_empty();

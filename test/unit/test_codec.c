@@ -4,8 +4,10 @@
  *	  Unit tests of the shared byte and text codecs (src/core/codec.c).
  *
  * Expected values are written out by hand (byte layouts, decimal strings)
- * or come from an independent reference: printf/strtod for numbers, and a
- * check of the output's own properties (shortest form reads back exactly).
+ * or come from an independent reference: printf/strtod for numbers, an
+ * exact-expansion reference for the shortest form of doubles, and checks
+ * of the output's own properties (it reads back exactly, nothing shorter
+ * does).
  *
  * IDENTIFICATION
  *	  test/unit/test_codec.c
@@ -14,6 +16,7 @@
  */
 #include "codec.h"
 #include "unit.h"
+#include "unit_decimal.h"
 
 #include <float.h>
 #include <signal.h>
@@ -21,18 +24,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* xorshift64*: a deterministic generator, so failures reproduce */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint64_t
-rng_next(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
 
 static bool
 same_bits(double a, double b)
@@ -117,10 +108,10 @@ test_writer_layout(void)
 
 		for (int i = 0; i < 2000; i++)
 		{
-			uint64_t	a = rng_next(),
-						b = rng_next();
+			uint64_t	a = unit_rng_next(),
+						b = unit_rng_next();
 			__int128	v = (__int128) (((unsigned __int128) a << 64) | b);
-			double		d = from_bits(rng_next());
+			double		d = from_bits(unit_rng_next());
 			uint8_t		tmp[16 + 8 + 8];
 
 			kpi_writer_init(&w, tmp, sizeof(tmp));
@@ -258,7 +249,7 @@ test_varint(void)
 	ok = 1;
 	for (int i = 0; i < 20000; i++)
 	{
-		uint64_t	v = rng_next() >> (rng_next() % 64);
+		uint64_t	v = unit_rng_next() >> (unit_rng_next() % 64);
 		uint8_t		buf[KPI_VARINT_MAX + 1];
 		uint8_t    *end = kpi_varint_put(buf, v);
 		uint64_t	back;
@@ -279,13 +270,13 @@ test_varint(void)
 	for (int i = 0; i < 20000; i++)
 	{
 		uint8_t		bytes[12];
-		size_t		n = rng_next() % sizeof(bytes);
+		size_t		n = unit_rng_next() % sizeof(bytes);
 		uint8_t    *heap;
 		const uint8_t *end;
 		uint64_t	v;
 
 		for (size_t k = 0; k < n; k++)
-			bytes[k] = (uint8_t) (rng_next() | ((rng_next() & 3) ? 0x80 : 0));
+			bytes[k] = (uint8_t) (unit_rng_next() | ((unit_rng_next() & 3) ? 0x80 : 0));
 		heap = malloc(n ? n : 1);
 		memcpy(heap, bytes, n);
 		end = kpi_varint_get(heap, heap + n, &v);
@@ -420,24 +411,12 @@ test_strbuf(void)
 	ok = 1;
 	for (int i = 0; i < 5000; i++)
 	{
-		/* a random 128-bit value written as q * 10^18 + r, q and r by printf */
-		__int128	v = (__int128) (((unsigned __int128) rng_next() << 64) | rng_next());
-		unsigned __int128 u;
-		const unsigned __int128 e18 = 1000000000000000000ull;
+		/* a random 128-bit value, against pieces of 18 digits written by printf */
+		__int128	v = (__int128) (((unsigned __int128) unit_rng_next() << 64) | unit_rng_next());
 		char		expect[64];
-		char	   *p = expect;
 
-		v >>= rng_next() % 128;
-		u = v < 0 ? -(unsigned __int128) v : (unsigned __int128) v;
-		if (v < 0)
-			*p++ = '-';
-		if (u / e18 / e18 != 0)
-			p += sprintf(p, "%llu%018llu%018llu", (unsigned long long) (u / e18 / e18),
-						 (unsigned long long) (u / e18 % e18), (unsigned long long) (u % e18));
-		else if (u / e18 != 0)
-			p += sprintf(p, "%llu%018llu", (unsigned long long) (u / e18), (unsigned long long) (u % e18));
-		else
-			p += sprintf(p, "%llu", (unsigned long long) u);
+		v >>= unit_rng_next() % 128;
+		unit_i128_text(v, expect);
 		kpi_strbuf_init(&sb, &kpi_malloc_allocator);
 		kpi_strbuf_append_i128(&sb, v);
 		if (strcmp(sb.data, expect) != 0)
@@ -477,25 +456,303 @@ f64_text(double v)
 	return sb.data;
 }
 
-/* Number of significant digits in a %g-style decimal. */
-static int
-significant_digits(const char *s)
-{
-	int			n = 0;
-	bool		leading = true;
-	int			trailing_zeros = 0;
+/*
+ * The reference for append_f64 works on exact decimals, so it shares no
+ * step with the code under test: glibc's printf writes any double's exact
+ * expansion, and the midpoints between neighbouring doubles are v plus or
+ * minus half the gap to the neighbour (a power of two, from a table built
+ * by halving and doubling digit by digit).  A candidate stands for v when
+ * it lies strictly between the midpoints around v.
+ *
+ * A fixed decimal has FIXED_INT digits before the point and FIXED_FRAC
+ * after it, enough for any double (below 2^1024, a multiple of 2^-1074)
+ * and any midpoint (a multiple of 2^-1075).
+ */
+#define FIXED_INT 310
+#define FIXED_FRAC 1076
+#define FIXED_LEN (FIXED_INT + FIXED_FRAC)
+#define POW2_MIN (-1075)
+#define POW2_MAX 970
 
-	for (; *s && *s != 'e'; s++)
+typedef struct fixed
+{
+	char		d[FIXED_LEN + 1];
+} fixed;
+
+/* v finite, >= 0 */
+static void
+fixed_from_double(double v, fixed *f)
+{
+	char		text[FIXED_LEN + 8];
+	int			intlen = snprintf(text, sizeof(text), "%.*f", FIXED_FRAC, v) - FIXED_FRAC - 1;
+
+	memset(f->d, '0', (size_t) (FIXED_INT - intlen));
+	memcpy(f->d + FIXED_INT - intlen, text, (size_t) intlen);
+	memcpy(f->d + FIXED_INT, text + intlen + 1, FIXED_FRAC);
+	f->d[FIXED_LEN] = '\0';
+}
+
+/* r = a + b, or a - b (a >= b) when sign is -1 */
+static void
+fixed_add(const fixed *a, const fixed *b, int sign, fixed *r)
+{
+	int			carry = 0;
+
+	for (int i = FIXED_LEN - 1; i >= 0; i--)
 	{
-		if (*s < '0' || *s > '9')
-			continue;
-		if (*s == '0' && leading)
-			continue;
-		leading = false;
-		n++;
-		trailing_zeros = *s == '0' ? trailing_zeros + 1 : 0;
+		int			t = (a->d[i] - '0') + sign * (b->d[i] - '0') + carry;
+
+		carry = t < 0 ? -1 : t / 10;
+		r->d[i] = (char) ('0' + t - 10 * carry);
 	}
-	return n - trailing_zeros;
+	r->d[FIXED_LEN] = '\0';
+}
+
+/* 2^k for k in [POW2_MIN, POW2_MAX] */
+static const fixed *
+fixed_pow2(int k)
+{
+	static fixed table[POW2_MAX - POW2_MIN + 1];
+	static bool built;
+
+	if (!built)
+	{
+		built = true;
+		memset(table[-POW2_MIN].d, '0', FIXED_LEN);
+		table[-POW2_MIN].d[FIXED_INT - 1] = '1';
+		table[-POW2_MIN].d[FIXED_LEN] = '\0';
+		for (int j = 1; j <= POW2_MAX; j++)
+			fixed_add(&table[j - 1 - POW2_MIN], &table[j - 1 - POW2_MIN], 1, &table[j - POW2_MIN]);
+		for (int j = -1; j >= POW2_MIN; j--)
+		{
+			/* halve digit by digit from the left */
+			const fixed *from = &table[j + 1 - POW2_MIN];
+			fixed	   *to = &table[j - POW2_MIN];
+			int			rest = 0;
+
+			for (int i = 0; i < FIXED_LEN; i++)
+			{
+				int			t = 10 * rest + (from->d[i] - '0');
+
+				to->d[i] = (char) ('0' + t / 2);
+				rest = t % 2;
+			}
+			to->d[FIXED_LEN] = '\0';
+		}
+	}
+	return &table[k - POW2_MIN];
+}
+
+/* The significant digits of f > 0 (no trailing zeros) and the exponent of the first. */
+static int
+fixed_digits(const fixed *f, char *digits)
+{
+	int			first = 0,
+				last = FIXED_LEN - 1;
+
+	while (f->d[first] == '0')
+		first++;
+	while (f->d[last] == '0')
+		last--;
+	memcpy(digits, f->d + first, (size_t) (last - first + 1));
+	digits[last - first + 1] = '\0';
+	return FIXED_INT - 1 - first;
+}
+
+/*
+ * A positive decimal as its significant digits (no trailing zeros) and the
+ * decimal exponent of the first.
+ */
+typedef struct decimal
+{
+	char		digits[FIXED_LEN + 1];
+	int			exponent;
+} decimal;
+
+static void
+decimal_from_fixed(const fixed *f, decimal *d)
+{
+	d->exponent = fixed_digits(f, d->digits);
+}
+
+/* <0, 0, >0 as a (digits and exponent) is below, at or above b */
+static int
+decimal_cmp(const char *digits, int exponent, const decimal *b)
+{
+	size_t		alen = strlen(digits),
+				blen = strlen(b->digits);
+
+	if (exponent != b->exponent)
+		return exponent < b->exponent ? -1 : 1;
+	for (size_t i = 0; i < alen || i < blen; i++)
+	{
+		char		x = i < alen ? digits[i] : '0',
+					y = i < blen ? b->digits[i] : '0';
+
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return 0;
+}
+
+/* Finite v > 0 exactly, and the midpoints to its neighbours. */
+typedef struct f64_interval
+{
+	decimal		low;			/* the midpoint to the lower neighbour */
+	decimal		high;			/* the midpoint to the upper neighbour */
+	decimal		v;
+} f64_interval;
+
+/* The exponent k of half the gap between v and w, a power of two 2^k. */
+static int
+half_gap_exponent(double v, double w)
+{
+	int			k;
+
+	(void) frexp(fabs(w - v), &k);	/* the gap is 2^(k - 1) */
+	return k - 2;
+}
+
+static void
+f64_interval_of(double v, f64_interval *iv)
+{
+	fixed		fv,
+				mid;
+	double		below = nextafter(v, 0),
+				above = nextafter(v, INFINITY);
+
+	fixed_from_double(v, &fv);
+	decimal_from_fixed(&fv, &iv->v);
+	fixed_add(&fv, fixed_pow2(half_gap_exponent(v, below)), -1, &mid);
+	decimal_from_fixed(&mid, &iv->low);
+	/* above DBL_MAX, the gap would be the one below */
+	fixed_add(&fv, fixed_pow2(half_gap_exponent(v, isinf(above) ? below : above)), 1, &mid);
+	decimal_from_fixed(&mid, &iv->high);
+}
+
+/*
+ * v cut to len significant digits, rounded down (up = false) or up: the
+ * digits (len of them, zeros kept) to out, and whether they stand for v.
+ */
+static bool
+f64_candidate(const f64_interval *iv, int len, bool up, char *out, int *exponent)
+{
+	int			n = (int) strlen(iv->v.digits);
+
+	*exponent = iv->v.exponent;
+	for (int i = 0; i < len; i++)
+		out[i] = i < n ? iv->v.digits[i] : '0';
+	out[len] = '\0';
+	if (up && n > len)
+	{
+		int			i = len - 1;
+
+		for (; i >= 0 && out[i] == '9'; i--)
+			out[i] = '0';
+		if (i >= 0)
+			out[i]++;
+		else
+		{
+			out[0] = '1';
+			(*exponent)++;
+		}
+	}
+	return decimal_cmp(out, *exponent, &iv->low) > 0 && decimal_cmp(out, *exponent, &iv->high) < 0;
+}
+
+/*
+ * float8out's text of finite v > 0: the fewest digits that stand for v,
+ * of the two candidates of that length the nearer one (the even one on a
+ * tie), written plain for exponents in [-4, 15), else as d.ddde+NN.
+ */
+static void
+reference_f64(const f64_interval *iv, char *out, size_t outsize)
+{
+	static const char zeros[] = "000000000000000";
+	char		digits[20];
+	int			exponent;
+	int			n;
+
+	for (int len = 1;; len++)
+	{
+		char		up[20];
+		int			eup;
+		bool		down_ok = f64_candidate(iv, len, false, digits, &exponent),
+					up_ok = f64_candidate(iv, len, true, up, &eup);
+
+		if (down_ok && up_ok)
+		{
+			/* the digits cut off, against a half unit: "5" then zeros */
+			const char *rest = (int) strlen(iv->v.digits) > len ? iv->v.digits + len : "0";
+			int			cmp = rest[0] != '5' ? rest[0] - '5' : rest[1] != '\0';
+
+			if (cmp == 0)
+				cmp = (digits[len - 1] - '0') % 2 == 0 ? -1 : 1;
+			down_ok = cmp < 0;
+		}
+		if (down_ok)
+			break;
+		if (up_ok)
+		{
+			strcpy(digits, up);
+			exponent = eup;
+			break;
+		}
+	}
+	n = (int) strlen(digits);
+	while (n > 1 && digits[n - 1] == '0')
+		digits[--n] = '\0';
+	if (exponent < -4 || exponent >= 15)
+		snprintf(out, outsize, "%c%s%se%+03d", digits[0], n > 1 ? "." : "", digits + 1, exponent);
+	else if (exponent < 0)
+		snprintf(out, outsize, "0.%.*s%s", -exponent - 1, zeros, digits);
+	else if (n <= exponent + 1)
+		/* pad with zeros to the units digit */
+		snprintf(out, outsize, "%s%.*s", digits, exponent + 1 - n, zeros);
+	else
+		snprintf(out, outsize, "%.*s.%s", exponent + 1, digits, digits + exponent + 1);
+}
+
+/*
+ * Whether append_f64 writes v (finite, nonzero) as the reference does,
+ * and (checked apart from the reference's choice) whether no candidate
+ * with fewer significant digits than written stands for v.
+ */
+static void
+check_f64(double v, int *ok_reference, int *ok_short)
+{
+	static f64_interval iv;
+	char		expect[40];
+	char	   *t = f64_text(v);
+	int			written = 0;
+
+	f64_interval_of(fabs(v), &iv);
+	expect[0] = '-';
+	reference_f64(&iv, expect + (v < 0), sizeof(expect) - 1);
+	if (strcmp(t, expect) != 0)
+	{
+		if (*ok_reference)
+			printf("#   %a: got \"%s\", expected \"%s\"\n", v, t, expect);
+		*ok_reference = 0;
+	}
+	/* the significant digits written: all but the sign, point, exponent and zeros around */
+	{
+		const char *first = t + strcspn(t, "123456789");
+		const char *end = first + strcspn(first, "e");
+
+		while (end > first && (end[-1] == '0' || end[-1] == '.'))
+			end--;
+		written = (int) (end - first) - (memchr(first, '.', (size_t) (end - first)) != NULL);
+	}
+	for (int up = 0; up <= 1 && written > 1; up++)
+	{
+		char		digits[20];
+		int			exponent;
+
+		if (f64_candidate(&iv, written - 1, up, digits, &exponent))
+			*ok_short = 0;
+	}
+	free(t);
 }
 
 static void
@@ -514,18 +771,51 @@ test_append_f64(void)
 		{0.30000000000000004, "0.30000000000000004"},
 		{1.0 / 3, "0.3333333333333333"},
 		{2.0 / 3, "0.6666666666666666"},
-		/* %g style: an exponent once it is shorter, as in 1e+02 */
-		{100.0, "1e+02"},
+		/* plain while the decimal exponent is in [-4, 15), as float8out */
+		{100.0, "100"},
 		{1234.5, "1234.5"},
-		{12300.0, "1.23e+04"},
+		{12300.0, "12300"},
 		{123.45, "123.45"},
+		{-1e14, "-100000000000000"},
+		{999999999999999.9, "999999999999999.9"},
+		{123456789012345.6, "123456789012345.6"},
+		{0.0001, "0.0001"},
+		{-0.00012345, "-0.00012345"},
+		/* else d.ddde+NN, at least two exponent digits */
+		{1e15, "1e+15"},
+		{9007199254740992.0, "9.007199254740992e+15"},
 		{1e16, "1e+16"},
-		{1e21, "1e+21"},
+		{-1e21, "-1e+21"},
+		{1e100, "1e+100"},
+		{1e-5, "1e-05"},
+		{1.5e-5, "1.5e-05"},
 		{1e-7, "1e-07"},
-		{9007199254740992.0, "9007199254740992"},
 		{DBL_MAX, "1.7976931348623157e+308"},
 		{DBL_MIN, "2.2250738585072014e-308"},
+		{-1.5e-310, "-1.5e-310"},
 		{4.9406564584124654e-324, "5e-324"},
+
+		/*
+		 * 2^89 = 618970019642690137449562112: the double below is 2^36 away
+		 * and the one above 2^37, so what reads back lies within 2^35 =
+		 * 3.44e10 below or 2^36 = 6.87e10 above.  Of its 16-digit
+		 * neighbours, ...690100000000000 (3.74e10 below) does not read
+		 * back and ...690200000000000 (6.26e10 above) does: the 16 digits
+		 * are rounded up although 2^89 is nearer the ones below.  2^-1017
+		 * is another such power of two.
+		 */
+		{0x1p89, "6.189700196426902e+26"},
+		{0x1p-1017, "7.120236347223045e-307"},
+
+		/*
+		 * 1e23 is the midpoint of the doubles 99999999999999991611392 and
+		 * 100000000000000008388608: "1e+23" reads back to the even first
+		 * one, but float8out never writes a midpoint.  Likewise
+		 * 47858519907456780 is the midpoint below 47858519907456784 (the
+		 * doubles there are 8 apart).
+		 */
+		{1e23, "9.999999999999999e+22"},
+		{47858519907456784.0, "4.7858519907456784e+16"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -554,12 +844,15 @@ test_append_f64(void)
 	/*
 	 * Random doubles (random bit patterns, which include subnormals, plus
 	 * amounts with cents): the text reads back to the same bits through
-	 * strtod and through kpi_parse_f64, and one digit fewer would not.
+	 * strtod and through kpi_parse_f64; and for every fourth (the
+	 * reference is slow), no shorter form stands for the double and the
+	 * text is the reference's.
 	 */
 	{
 		int			ok_strtod = 1,
 					ok_parse = 1,
 					ok_short = 1,
+					ok_reference = 1,
 					subnormals = 0;
 
 		for (int i = 0; i < 60000; i++)
@@ -567,17 +860,16 @@ test_append_f64(void)
 			double		v;
 			char	   *t;
 			double		back;
-			int			digits;
 
 			if (i % 3 == 0)
-				v = (double) ((int64_t) (rng_next() % 2000000001) - 1000000000) / 100.0;
+				v = (double) ((int64_t) (unit_rng_next() % 2000000001) - 1000000000) / 100.0;
 			else if (i % 3 == 1)
-				v = from_bits(rng_next() >> (rng_next() % 12 == 0 ? 12 : 0));
+				v = from_bits(unit_rng_next() >> (unit_rng_next() % 12 == 0 ? 12 : 0));
 			else
-				v = from_bits(rng_next());
-			if (!isfinite(v))
+				v = from_bits(unit_rng_next());
+			if (!isfinite(v) || v == 0)
 				continue;
-			if (v != 0 && fabs(v) < DBL_MIN)
+			if (fabs(v) < DBL_MIN)
 				subnormals++;
 			t = f64_text(v);
 			if (!same_bits(strtod(t, NULL), v))
@@ -588,23 +880,40 @@ test_append_f64(void)
 					printf("# kpi_parse_f64 does not read back \"%s\"\n", t);
 				ok_parse = 0;
 			}
-			digits = significant_digits(t);
-			if (digits > 17)
-				ok_short = 0;
-			else if (digits > 1)
-			{
-				char		shorter[40];
-
-				snprintf(shorter, sizeof(shorter), "%.*g", digits - 1, v);
-				if (strtod(shorter, NULL) == v)
-					ok_short = 0;
-			}
+			if (i % 4 == 0)
+				check_f64(v, &ok_reference, &ok_short);
 			free(t);
 		}
 		CHECK(subnormals > 100, "append_f64: the random sample contains subnormals");
 		CHECK(ok_strtod, "append_f64: 60000 random doubles read back bit-exactly with strtod");
 		CHECK(ok_parse, "append_f64: 60000 random doubles read back bit-exactly with kpi_parse_f64");
-		CHECK(ok_short, "append_f64: no correctly rounded shorter form reads back");
+		CHECK(ok_short, "append_f64: no shorter form, rounded down or up, stands for 15000 random doubles");
+		CHECK(ok_reference, "append_f64: 15000 random doubles are written as the exact-decimal reference writes them");
+	}
+
+	/* powers of two (uneven gaps) and of ten, with their neighbours */
+	{
+		int			ok_reference = 1,
+					ok_short = 1;
+
+		for (int k = -1074; k <= 1023; k++)
+		{
+			check_f64(ldexp(1.0, k), &ok_reference, &ok_short);
+			check_f64(-ldexp(1.0, k), &ok_reference, &ok_short);
+		}
+		for (int k = -323; k <= 308; k++)
+		{
+			char		text[16];
+			double		p;
+
+			snprintf(text, sizeof(text), "1e%d", k);
+			p = strtod(text, NULL);
+			check_f64(p, &ok_reference, &ok_short);
+			check_f64(nextafter(p, 0), &ok_reference, &ok_short);
+			check_f64(nextafter(p, INFINITY), &ok_reference, &ok_short);
+		}
+		CHECK(ok_reference && ok_short,
+			  "append_f64: every power of two and of ten (and its neighbours) as the reference writes it, and shortest");
 	}
 }
 
@@ -866,7 +1175,7 @@ test_parse_ints(void)
 
 		for (int i = 0; i < 5000; i++)
 		{
-			int64_t		v = (int64_t) rng_next() >> (rng_next() % 64);
+			int64_t		v = (int64_t) unit_rng_next() >> (unit_rng_next() % 64);
 			char		text[32];
 
 			snprintf(text, sizeof(text), "%lld", (long long) v);
@@ -958,6 +1267,7 @@ main(void)
 {
 	/* line-buffered, so a sanitizer abort still shows the TAP lines before it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	unit_rng_seed(0x9E3779B97F4A7C15ull);
 	test_writer_layout();
 	test_reader_bounds();
 	test_writer_overrun();

@@ -6,8 +6,9 @@
  * The reference is a naive ten's-complement decimal adder working digit by
  * digit on strings, so no expected sum comes from 128-bit arithmetic.
  * Inputs reach decsum the way PostgreSQL hands them over: base-10000
- * digits (built here from the decimal text), stored at an odd address.
- * The scale rules are those of numeric_avg_accum / numeric_accum_inv.
+ * digits (built from the decimal text by unit_decimal.h), stored at an
+ * odd address.  The scale rules are those of numeric_avg_accum /
+ * numeric_accum_inv.
  *
  * IDENTIFICATION
  *	  test/unit/test_decsum.c
@@ -16,20 +17,11 @@
  */
 #include "decsum.h"
 #include "unit.h"
+#include "unit_decimal.h"
+#include "unit_merge.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-
-static uint64_t
-rng_next(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
 
 static const decsum empty_sum;
 
@@ -133,24 +125,6 @@ ref_to_text(const ref *r, int scale, char *out)
 	*p = '\0';
 }
 
-/* An integer in decimal, built from printf of 18-digit pieces. */
-static void
-i128_text(__int128 v, char *out)
-{
-	unsigned __int128 u = v < 0 ? -(unsigned __int128) v : (unsigned __int128) v;
-	const unsigned __int128 e18 = 1000000000000000000ull;
-
-	if (v < 0)
-		*out++ = '-';
-	if (u / e18 / e18 != 0)
-		sprintf(out, "%llu%018llu%018llu", (unsigned long long) (u / e18 / e18),
-				(unsigned long long) (u / e18 % e18), (unsigned long long) (u % e18));
-	else if (u / e18 != 0)
-		sprintf(out, "%llu%018llu", (unsigned long long) (u / e18), (unsigned long long) (u % e18));
-	else
-		sprintf(out, "%llu", (unsigned long long) u);
-}
-
 /* The decsum's sum as text, through decsum_format. */
 static const char *
 sum_text(const decsum *s, char *buf)
@@ -161,102 +135,21 @@ sum_text(const decsum *s, char *buf)
 
 /* ------------------------------------------- numeric digits from decimal text */
 
-#define MAX_GROUPS 40
-
-/*
- * A decimal in numeric's form: base-10000 digits with leading and trailing
- * zero groups stripped, dscale = digits written after the point.  The
- * int16 digits sit at an odd address, as they may in a packed datum.
- */
-typedef struct testdec
-{
-	decsum_decimal d;
-	unsigned char raw[1 + 2 * MAX_GROUPS];
-} testdec;
-
-static const decsum_decimal *
-make_decimal(testdec *t, const char *s)
-{
-	int16_t		groups[MAX_GROUPS];
-	int			ngroups = 0;
-	const char *point;
-	const char *intstart;
-	int			intlen,
-				fraclen,
-				intgroups,
-				first = 0;
-
-	memset(t, 0, sizeof(*t));
-	t->d.negative = *s == '-';
-	if (*s == '-' || *s == '+')
-		s++;
-	while (*s == '0' && s[1] != '\0' && s[1] != '.')
-		s++;
-	intstart = s;
-	point = strchr(s, '.');
-	intlen = point ? (int) (point - s) : (int) strlen(s);
-	fraclen = point ? (int) strlen(point + 1) : 0;
-	intgroups = (intlen + 3) / 4;
-	/* integer digits, right-aligned in groups of four */
-	for (int g = 0; g < intgroups; g++)
-	{
-		int			v = 0;
-
-		for (int k = 0; k < 4; k++)
-		{
-			int			pos = intlen - 4 * (intgroups - g) + k;
-
-			v = v * 10 + (pos >= 0 ? intstart[pos] - '0' : 0);
-		}
-		groups[ngroups++] = (int16_t) v;
-	}
-	/* fraction digits, left-aligned */
-	for (int g = 0; g < (fraclen + 3) / 4; g++)
-	{
-		int			v = 0;
-
-		for (int k = 0; k < 4; k++)
-		{
-			int			pos = 4 * g + k;
-
-			v = v * 10 + (pos < fraclen ? point[1 + pos] - '0' : 0);
-		}
-		groups[ngroups++] = (int16_t) v;
-	}
-	t->d.weight = intgroups - 1;
-	t->d.dscale = fraclen;
-	while (first < ngroups && groups[first] == 0)
-	{
-		first++;
-		t->d.weight--;
-	}
-	while (ngroups > first && groups[ngroups - 1] == 0)
-		ngroups--;
-	t->d.ndigits = ngroups - first;
-	if (t->d.ndigits == 0)
-	{
-		t->d.weight = 0;
-		t->d.negative = false;
-	}
-	memcpy(t->raw + 1, groups + first, sizeof(int16_t) * (size_t) t->d.ndigits);
-	t->d.digits = t->raw + 1;
-	return &t->d;
-}
-
+/* Adds (or removes) the decimal written in text, in numeric's digit form. */
 static kpi_status
 add_text(decsum *s, const char *text)
 {
-	testdec		t;
+	unit_decimal t;
 
-	return decsum_add_decimal(s, make_decimal(&t, text), NULL);
+	return decsum_add_decimal(s, unit_make_decimal(&t, text), NULL);
 }
 
 static kpi_status
 remove_text(decsum *s, const char *text)
 {
-	testdec		t;
+	unit_decimal t;
 
-	return decsum_remove_decimal(s, make_decimal(&t, text), NULL);
+	return decsum_remove_decimal(s, unit_make_decimal(&t, text), NULL);
 }
 
 static int
@@ -271,20 +164,20 @@ text_scale(const char *text)
 static void
 random_decimal(char *out, int maxint, int maxfrac)
 {
-	int			nint = (int) (rng_next() % (uint64_t) (maxint + 1));
-	int			nfrac = (int) (rng_next() % (uint64_t) (maxfrac + 1));
+	int			nint = (int) (unit_rng_next() % (uint64_t) (maxint + 1));
+	int			nfrac = (int) (unit_rng_next() % (uint64_t) (maxfrac + 1));
 
-	if (rng_next() % 2)
+	if (unit_rng_next() % 2)
 		*out++ = '-';
 	if (nint == 0)
 		*out++ = '0';
 	for (int i = 0; i < nint; i++)
-		*out++ = (char) ('0' + (i == 0 ? 1 + rng_next() % 9 : rng_next() % 10));
+		*out++ = (char) ('0' + (i == 0 ? 1 + unit_rng_next() % 9 : unit_rng_next() % 10));
 	if (nfrac > 0)
 	{
 		*out++ = '.';
 		for (int i = 0; i < nfrac; i++)
-			*out++ = (char) ('0' + rng_next() % 10);
+			*out++ = (char) ('0' + unit_rng_next() % 10);
 	}
 	*out = '\0';
 }
@@ -311,8 +204,8 @@ test_digit_form(void)
 	/* the test's own digit builder first: it must give numeric's layout */
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 	{
-		testdec		t;
-		const decsum_decimal *d = make_decimal(&t, cases[i].text);
+		unit_decimal t;
+		const decsum_decimal *d = unit_make_decimal(&t, cases[i].text);
 		char		what[100];
 
 		snprintf(what, sizeof(what), "digit builder: %s has weight %d and %d base-10000 digits",
@@ -322,8 +215,8 @@ test_digit_form(void)
 			  memcmp(d->digits, cases[i].digits, sizeof(int16_t) * (size_t) d->ndigits) == 0, what);
 	}
 	{
-		testdec		t;
-		const decsum_decimal *d = make_decimal(&t, "-123456789.123456789");
+		unit_decimal t;
+		const decsum_decimal *d = unit_make_decimal(&t, "-123456789.123456789");
 
 		/* the last group, 9000, sits 10 bytes after the first */
 		CHECK(d->negative && memcmp((const char *) d->digits + 10, &(int16_t) {9000}, 2) == 0,
@@ -422,7 +315,7 @@ test_random_adds(void)
 	{
 		decsum		s = empty_sum;
 		ref			total = {{0}};
-		int			n = 1 + (int) (rng_next() % 60);
+		int			n = 1 + (int) (unit_rng_next() % 60);
 		int			maxscale = 0,
 					maxcount = 0;
 
@@ -550,7 +443,7 @@ test_moving_window(void)
 
 	for (int step = 0; step < STEPS; step++)
 	{
-		int			frame = 1 + (int) (rng_next() % MAXW);
+		int			frame = 1 + (int) (unit_rng_next() % MAXW);
 
 		random_decimal(values[step], 6, 4);
 		if (add_text(&s, values[step]) != KPI_OK)
@@ -630,13 +523,28 @@ test_moving_window(void)
 	CHECK(restarts > 100 && inverted > 1000, "window: both outcomes happen often");
 }
 
+static kpi_status
+merge_sums(void *into, const void *from)
+{
+	return decsum_merge(into, from, NULL);
+}
+
+static void
+add_random_decimal(void *whole, void *part, void *ctx)
+{
+	char		text[40];
+
+	(void) ctx;
+	random_decimal(text, 12, 6);
+	add_text(whole, text);
+	add_text(part, text);
+}
+
 static void
 test_merge(void)
 {
-	int			ok_split = 1,
-				ok_comm = 1,
-				ok_assoc = 1,
-				ok_ident = 1;
+	const unit_merge_ops ops = {sizeof(decsum), &empty_sum, merge_sums, add_random_decimal, NULL};
+	unit_merge_ok ok = UNIT_MERGE_OK_INIT;
 	decsum		a = empty_sum,
 				b = empty_sum,
 				c;
@@ -659,64 +567,11 @@ test_merge(void)
 	CHECK(decsum_merge(&c, &empty_sum, NULL) == KPI_OK && same_state(&c, &a), "merge: x + empty = x");
 
 	for (int round = 0; round < 300; round++)
-	{
-		enum
-		{
-			N = 40
-		};
-		char		vals[N][40];
-		int			n = (int) (rng_next() % N);
-		int			parts = 1 + (int) (rng_next() % 5);
-		decsum		seq = empty_sum,
-					part[5],
-					merged = empty_sum;
-
-		for (int p = 0; p < 5; p++)
-			part[p] = empty_sum;
-		for (int i = 0; i < n; i++)
-		{
-			int			p = (int) (rng_next() % (uint64_t) parts);
-
-			random_decimal(vals[i], 12, 6);
-			add_text(&seq, vals[i]);
-			add_text(&part[p], vals[i]);
-		}
-		/* merge the parts in a random order */
-		for (int k = 0, start = (int) (rng_next() % (uint64_t) parts); k < parts; k++)
-			decsum_merge(&merged, &part[(start + k) % parts], NULL);
-		if (!same_state(&merged, &seq))
-			ok_split = 0;
-
-		a = part[0];
-		b = part[1 % parts];
-		c = part[2 % parts];
-		{
-			decsum		ab = a,
-						ba = b,
-						ab_c,
-						bc = b,
-						a_bc = a,
-						ea = empty_sum;
-
-			decsum_merge(&ab, &b, NULL);
-			decsum_merge(&ba, &a, NULL);
-			if (!same_state(&ab, &ba))
-				ok_comm = 0;
-			ab_c = ab;
-			decsum_merge(&ab_c, &c, NULL);
-			decsum_merge(&bc, &c, NULL);
-			decsum_merge(&a_bc, &bc, NULL);
-			if (!same_state(&ab_c, &a_bc))
-				ok_assoc = 0;
-			decsum_merge(&ea, &a, NULL);
-			if (!same_state(&ea, &a))
-				ok_ident = 0;
-		}
-	}
-	CHECK(ok_split, "merge: 300 random splits merged in any order equal sequential adds, byte for byte");
-	CHECK(ok_comm, "merge: commutative");
-	CHECK(ok_assoc, "merge: associative");
-	CHECK(ok_ident, "merge: empty + x = x");
+		unit_merge_round(&ops, 40, 5, &ok);
+	CHECK(ok.split, "merge: 300 random splits merged in any order equal sequential adds, byte for byte");
+	CHECK(ok.comm, "merge: commutative");
+	CHECK(ok.assoc, "merge: associative");
+	CHECK(ok.ident, "merge: empty + x = x + empty = x");
 }
 
 static void
@@ -949,8 +804,8 @@ test_format_parse(void)
 
 		for (int i = 0; i < 20000; i++)
 		{
-			__int128	v = (__int128) (((unsigned __int128) rng_next() << 64) | rng_next());
-			int32_t		scale = (int32_t) (rng_next() % 50);
+			__int128	v = (__int128) (((unsigned __int128) unit_rng_next() << 64) | unit_rng_next());
+			int32_t		scale = (int32_t) (unit_rng_next() % 50);
 			char		digits[64],
 						want[128],
 						got[DECSUM_TEXT_SIZE(50)];
@@ -960,8 +815,8 @@ test_format_parse(void)
 			__int128	back;
 			int32_t		backscale;
 
-			v >>= rng_next() % 128;
-			i128_text(v, digits);
+			v >>= unit_rng_next() % 128;
+			unit_i128_text(v, digits);
 			mag = digits[0] == '-' ? digits + 1 : digits;
 			len = (int) strlen(mag);
 			if (v < 0)
@@ -999,6 +854,7 @@ main(void)
 {
 	/* line-buffered, so a sanitizer abort still shows the TAP lines before it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	unit_rng_seed(0x2545F4914F6CDD1Dull);
 	test_digit_form();
 	test_hand_sums();
 	test_random_adds();

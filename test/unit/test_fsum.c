@@ -16,20 +16,10 @@
  */
 #include "fsum.h"
 #include "unit.h"
+#include "unit_merge.h"
 
 #include <float.h>
 #include <string.h>
-
-static uint64_t rng_state = 0xD1B54A32D192ED03ull;
-
-static uint64_t
-rng_next(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
 
 static const fsum empty = FSUM_EMPTY;
 
@@ -43,10 +33,10 @@ same_state(const fsum *a, const fsum *b)
 static double
 random_cents(void)
 {
-	int64_t		k = (int64_t) (rng_next() % 2000000001ull) - 1000000000;
+	int64_t		k = (int64_t) (unit_rng_next() % 2000000001ull) - 1000000000;
 
 	/* many small amounts too, so the sum spans many binary orders */
-	if (rng_next() % 4 == 0)
+	if (unit_rng_next() % 4 == 0)
 		k %= 1000;
 	return (double) k / 100.0;
 }
@@ -260,14 +250,14 @@ test_soundness(void)
 	{
 		fsum		s = empty;
 		big			ref;
-		int			n = 1 + (int) (rng_next() % 30);
-		int			spread = (int) (rng_next() % 200);
+		int			n = 1 + (int) (unit_rng_next() % 30);
+		int			spread = (int) (unit_rng_next() % 200);
 
 		memset(&ref, 0, sizeof(ref));
 		for (int i = 0; i < n; i++)
 		{
-			double		m = (double) (rng_next() >> 11) * 0x1p-53;
-			double		v = ldexp(rng_next() % 2 ? -m : m, (int) (rng_next() % (uint64_t) (spread + 1)) - spread / 2);
+			double		m = (double) (unit_rng_next() >> 11) * 0x1p-53;
+			double		v = ldexp(unit_rng_next() % 2 ? -m : m, (int) (unit_rng_next() % (uint64_t) (spread + 1)) - spread / 2);
 
 			fsum_add(&s, v, NULL);
 			big_add_double(&ref, v);
@@ -299,7 +289,7 @@ test_remove(void)
 	{
 		fsum		s = empty,
 					before;
-		int			n = 1 + (int) (rng_next() % 20);
+		int			n = 1 + (int) (unit_rng_next() % 20);
 		double		v = random_cents();
 
 		for (int i = 0; i < n; i++)
@@ -340,62 +330,34 @@ test_remove(void)
 	}
 }
 
+static kpi_status
+merge_sums(void *into, const void *from)
+{
+	return fsum_merge(into, from, NULL);
+}
+
+static void
+add_random_cents(void *whole, void *part, void *ctx)
+{
+	double		v = random_cents();
+
+	(void) ctx;
+	fsum_add(whole, v, NULL);
+	fsum_add(part, v, NULL);
+}
+
 static void
 test_merge(void)
 {
-	int			ok_split = 1,
-				ok_comm = 1,
-				ok_assoc = 1,
-				ok_ident = 1;
+	const unit_merge_ops ops = {sizeof(fsum), &empty, merge_sums, add_random_cents, NULL};
+	unit_merge_ok ok = UNIT_MERGE_OK_INIT;
 
 	for (int round = 0; round < 500; round++)
-	{
-		int			n = (int) (rng_next() % 60);
-		int			parts = 1 + (int) (rng_next() % 4);
-		fsum		seq = empty,
-					part[4] = {FSUM_EMPTY, FSUM_EMPTY, FSUM_EMPTY, FSUM_EMPTY},
-					merged = empty;
-
-		for (int i = 0; i < n; i++)
-		{
-			double		v = random_cents();
-
-			fsum_add(&seq, v, NULL);
-			fsum_add(&part[rng_next() % (uint64_t) parts], v, NULL);
-		}
-		for (int k = 0, start = (int) (rng_next() % (uint64_t) parts); k < parts; k++)
-			fsum_merge(&merged, &part[(start + k) % parts], NULL);
-		if (!same_state(&merged, &seq))
-			ok_split = 0;
-		{
-			fsum		a = part[0],
-						b = part[1 % parts],
-						c = part[2 % parts];
-			fsum		ab = a,
-						ba = b,
-						ab_c,
-						bc = b,
-						a_bc = a,
-						ea = empty,
-						ae = a;
-
-			fsum_merge(&ab, &b, NULL);
-			fsum_merge(&ba, &a, NULL);
-			ok_comm &= same_state(&ab, &ba);
-			ab_c = ab;
-			fsum_merge(&ab_c, &c, NULL);
-			fsum_merge(&bc, &c, NULL);
-			fsum_merge(&a_bc, &bc, NULL);
-			ok_assoc &= same_state(&ab_c, &a_bc);
-			fsum_merge(&ea, &a, NULL);
-			fsum_merge(&ae, &empty, NULL);
-			ok_ident &= same_state(&ea, &a) && same_state(&ae, &a);
-		}
-	}
-	CHECK(ok_split, "merge: 500 random splits of exact sums equal sequential adds, byte for byte");
-	CHECK(ok_comm, "merge: commutative");
-	CHECK(ok_assoc, "merge: associative on exact sums");
-	CHECK(ok_ident, "merge: FSUM_EMPTY is the identity on both sides");
+		unit_merge_round(&ops, 60, 4, &ok);
+	CHECK(ok.split, "merge: 500 random splits of exact sums equal sequential adds, byte for byte");
+	CHECK(ok.comm, "merge: commutative");
+	CHECK(ok.assoc, "merge: associative on exact sums");
+	CHECK(ok.ident, "merge: FSUM_EMPTY is the identity on both sides");
 
 	{
 		fsum		exact = empty,
@@ -434,7 +396,7 @@ test_mean(void)
 	for (int round = 0; round < 3000; round++)
 	{
 		fsum		s = empty;
-		int			n = 1 + (int) (rng_next() % 200);
+		int			n = 1 + (int) (unit_rng_next() % 200);
 		long double ref;
 
 		for (int i = 0; i < n; i++)
@@ -540,6 +502,7 @@ main(void)
 {
 	/* line-buffered, so a sanitizer abort still shows the TAP lines before it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	unit_rng_seed(0xD1B54A32D192ED03ull);
 	test_hand();
 	test_cents();
 	test_soundness();

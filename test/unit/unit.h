@@ -5,7 +5,8 @@
  *
  * Each test program calls CHECK(...) any number of times and ends with
  * "return unit_done();".  Output is TAP ("ok 1 - ...", "1..N"), so prove
- * runs the programs and the test runner counts their assertions.
+ * runs the programs and the test runner counts their assertions.  A
+ * seeded generator serves the randomised (property) tests.
  *
  * IDENTIFICATION
  *	  test/unit/unit.h
@@ -16,6 +17,7 @@
 #define KPI_UNIT_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 static int	unit_count;
@@ -39,6 +41,28 @@ unit_done(void)
 {
 	printf("1..%d\n", unit_count);
 	return unit_failed == 0 ? 0 : 1;
+}
+
+/*
+ * xorshift64*: a deterministic generator, so failures reproduce.  Each
+ * program seeds it once (unit_rng_seed) before its first draw.
+ */
+static uint64_t unit_rng_state = 1;
+
+static inline void
+unit_rng_seed(uint64_t seed)
+{
+	/* xorshift has the fixed point 0 */
+	unit_rng_state = seed != 0 ? seed : 1;
+}
+
+static inline uint64_t
+unit_rng_next(void)
+{
+	unit_rng_state ^= unit_rng_state >> 12;
+	unit_rng_state ^= unit_rng_state << 25;
+	unit_rng_state ^= unit_rng_state >> 27;
+	return unit_rng_state * 0x2545F4914F6CDD1Dull;
 }
 
 /* CHECK(cond, description) */
