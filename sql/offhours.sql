@@ -229,6 +229,18 @@ FROM (SELECT c.region, kpi.offhours_share(o.ordered_at, c.cal) AS share
 JOIN (SELECT c.region, avg((NOT kpi.is_business_hours(o.ordered_at, c.cal))::int::float8) AS share
       FROM oh_orders o JOIN oh_region_calendars c ON c.region = 1 + o.id % 10 GROUP BY 1) r USING (region);
 
+-- A calendar passed as a parameter of a prepared statement with a generic
+-- plan: each execution reads its own calendar.  08:30 is in Mon-Fri
+-- 08:00-17:00 (share 0), not in Mon-Fri 09:00-17:00 (share 0.5).
+PREPARE oh_share(kpi.business_calendar) AS
+SELECT kpi.offhours_share(t, $1) AS share, kpi.is_business_hours(timestamp '2024-12-23 08:30', $1) AS at_0830
+FROM (VALUES (timestamp '2024-12-23 08:30'), ('2024-12-23 12:00')) v(t);
+SET plan_cache_mode = force_generic_plan;
+EXECUTE oh_share('Mon-Fri 08:00-17:00');
+EXECUTE oh_share('Mon-Fri 09:00-17:00');
+RESET plan_cache_mode;
+DEALLOCATE oh_share;
+
 -- Moving window frames: a rolling 500-order off-hours share equals the
 -- share recomputed from the frame's rows.
 SELECT count(*) AS frames,

@@ -360,10 +360,14 @@ calendar_arg_is_constant(FunctionCallInfo fcinfo, int argno)
 
 	if (aggref != NULL)
 	{
-		/* a transition function: argument 0 is the state */
-		TargetEntry *tle = list_nth_node(TargetEntry, aggref->args, argno - 1);
+		/*
+		 * A transition function (argument 0 is the state): the same test as
+		 * get_fn_expr_arg_stable() makes of a plain function's argument.
+		 */
+		Node	   *arg = (Node *) list_nth_node(TargetEntry, aggref->args, argno - 1)->expr;
 
-		return IsA(tle->expr, Const);
+		return IsA(arg, Const) ||
+			(IsA(arg, Param) && ((Param *) arg)->paramkind == PARAM_EXTERN);
 	}
 	return get_fn_expr_arg_stable(fcinfo->flinfo, argno);
 }
