@@ -55,3 +55,22 @@ SELECT to_char(date_trunc('quarter', day), 'YYYY-"Q"Q') AS quarter,
 FROM daily_aov GROUP BY 1 ORDER BY 1;
 \echo 'A stored state (text form, exact):'
 SELECT state FROM daily_aov ORDER BY day, segment LIMIT 1;
+
+\echo '== Off-hours orders: placed outside Mon-Fri 08:00-17:00 UK time (kpi.offhours_share)'
+-- The calendar reads each order in its own zone with that day's DST rules.
+-- The second calendar also closes the desk for lunch.
+SELECT coalesce(segment, 'all') AS customer_segment, count(*) AS orders,
+       round(100 * kpi.offhours_share(ordered_at, 'Mon-Fri 08:00-17:00; tz=Europe/London')::numeric, 1) AS offhours_pct,
+       round(100 * kpi.offhours_share(ordered_at, 'Mon-Fri 08:00-12:00,13:00-17:00; tz=Europe/London')::numeric, 1) AS with_lunch_break_pct,
+       round(100 * kpi.offhours_share(ordered_at, 'Mon-Fri 08:00-17:00; tz=Europe/London', amount)::numeric, 1) AS offhours_revenue_pct
+FROM orders GROUP BY ROLLUP (segment) ORDER BY grouping(segment), 1;
+
+\echo 'When the off-hours orders come in (UK time):'
+SELECT to_char(ordered_at AT TIME ZONE 'Europe/London', 'Dy') AS weekday,
+       count(*) FILTER (WHERE extract(hour FROM ordered_at AT TIME ZONE 'Europe/London') < 8) AS before_8,
+       count(*) FILTER (WHERE extract(hour FROM ordered_at AT TIME ZONE 'Europe/London') >= 17) AS from_17,
+       count(*) FILTER (WHERE extract(isodow FROM ordered_at AT TIME ZONE 'Europe/London') > 5) AS weekend
+FROM orders
+WHERE NOT kpi.is_business_hours(ordered_at, 'Mon-Fri 08:00-17:00; tz=Europe/London')
+GROUP BY 1, extract(isodow FROM ordered_at AT TIME ZONE 'Europe/London')
+ORDER BY extract(isodow FROM ordered_at AT TIME ZONE 'Europe/London');

@@ -42,6 +42,21 @@ const kpi_allocator kpi_palloc_allocator = {
 };
 
 static void *
+kpi_context_alloc(size_t size, void *ctx)
+{
+	return MemoryContextAlloc((MemoryContext) ctx, size);
+}
+
+/* repalloc and pfree work in the block's own context, whichever it is. */
+kpi_allocator
+kpi_context_allocator(MemoryContext cxt)
+{
+	kpi_allocator allocator = {kpi_context_alloc, kpi_repalloc, kpi_pfree, cxt};
+
+	return allocator;
+}
+
+static void *
 kpi_state_alloc(size_t size, void *ctx)
 {
 	KpiStateHeader *s = palloc0(sizeof(KpiStateHeader) + size);

@@ -87,6 +87,12 @@ typedef struct KpiStateType
 extern const kpi_allocator kpi_palloc_allocator;
 
 /*
+ * An allocator whose blocks live in cxt, whatever the current memory
+ * context is when the core allocates (for caches kept in fn_mcxt).
+ */
+extern kpi_allocator kpi_context_allocator(MemoryContext cxt);
+
+/*
  * Allocator whose blocks are payloads of varlena states: alloc returns a
  * zeroed payload in CurrentMemoryContext with a KpiStateHeader in front
  * (KPI_STATE_FROM_PAYLOAD gives the Datum).  realloc returns a NEW state

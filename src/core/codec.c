@@ -209,6 +209,19 @@ kpi_reader_finish(kpi_reader *r, kpi_msg *msg)
 	return KPI_OK;
 }
 
+kpi_status
+kpi_get_version(kpi_reader *r, kpi_msg *msg)
+{
+	uint8_t		version = kpi_get_u8(r);
+
+	if (r->failed)
+		return kpi_fail(msg, KPI_ERR_BINARY, "The data is empty.");
+	if (version != KPI_STATE_VERSION)
+		return kpi_fail(msg, KPI_ERR_VERSION, "This release of kpi reads version %d, not %d.",
+						KPI_STATE_VERSION, version);
+	return KPI_OK;
+}
+
 /* ----------------------------------------------------------- text output */
 
 void

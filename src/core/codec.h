@@ -56,6 +56,11 @@ extern __int128 kpi_get_i128(kpi_reader *r);
 extern double kpi_get_f64(kpi_reader *r);
 /* KPI_OK when every read was in bounds and the input is fully consumed. */
 extern kpi_status kpi_reader_finish(kpi_reader *r, kpi_msg *msg);
+/*
+ * Reads the version byte that every binary form starts with: KPI_ERR_BINARY
+ * when there is none, KPI_ERR_VERSION when it is not KPI_STATE_VERSION.
+ */
+extern kpi_status kpi_get_version(kpi_reader *r, kpi_msg *msg);
 
 /* Raw bytes: put copies n bytes; get returns a pointer to the next n (NULL past the end). */
 extern void kpi_put_bytes(kpi_writer *w, const void *src, size_t n);

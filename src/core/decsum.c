@@ -262,6 +262,17 @@ decsum_merge(decsum *dst, const decsum *src, kpi_msg *msg)
 	return KPI_OK;
 }
 
+bool
+decsum_is_valid(const decsum *s)
+{
+	return s->count >= 0 && s->count <= INT64_MAX / 4 &&
+		s->scale >= 0 && s->scale <= DECSUM_MAX_SCALE &&
+		s->max_scale_count >= 0 && s->max_scale_count <= s->count &&
+		!(s->count > 0 && s->scale > 0 && s->max_scale_count == 0) &&
+		!(s->count == 0 && (s->sum != 0 || s->scale != 0 || s->max_scale_count != 0)) &&
+		s->reserved == 0;
+}
+
 void
 decsum_format(kpi_int128 sum, int32_t scale, char *buf)
 {

@@ -61,6 +61,14 @@ extern kpi_status decsum_remove_int64(decsum *s, int64_t v, kpi_msg *msg);
 extern kpi_status decsum_merge(decsum *dst, const decsum *src, kpi_msg *msg);
 
 /*
+ * Whether s could have been built by the functions above (for states read
+ * from text or bytes): counts within 0 .. INT64_MAX / 4, a scale within
+ * 0 .. DECSUM_MAX_SCALE that some value has, zero reserved bytes, and the
+ * zero sum of no values.
+ */
+extern bool decsum_is_valid(const decsum *s);
+
+/*
  * Writes sum as a decimal with exactly scale digits after the point
  * ("-12.50"); buf needs DECSUM_TEXT_SIZE(scale) bytes.
  */
