@@ -1230,7 +1230,7 @@ test_validate(void)
 	{
 		memcpy(copy, cal, size);
 		for (int k = 1 + unit_rand_below(3); k > 0; k--)
-			((uint8_t *) copy)[unit_rand_below((int) size)] = (uint8_t) unit_rand();
+			((uint8_t *) copy)[unit_rand_below((int) size)] = (uint8_t) unit_rng_next();
 		if (calendar_validate(copy, size, NULL) == KPI_OK)
 		{
 			char	   *out = format(copy);
@@ -1438,6 +1438,7 @@ test_speed(void)
 int
 main(void)
 {
+	unit_rng_seed(0x9E3779B97F4A7C15ull);
 	test_issue_examples();
 	test_accepted_forms();
 	test_canonical_text();

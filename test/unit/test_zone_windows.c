@@ -39,7 +39,7 @@ typedef struct fake_zone
 static int64_t
 rnd_range(int64_t lo, int64_t hi)
 {
-	return lo + (int64_t) (unit_rand() % (uint64_t) (hi - lo));
+	return lo + (int64_t) (unit_rng_next() % (uint64_t) (hi - lo));
 }
 
 /* The naive reference: scan for the last transition at or before t. */
@@ -278,7 +278,7 @@ test_random_zones(void)
 		{
 			/* mostly random, sometimes exactly at or next to a transition */
 			moments[i] = rnd_range(lo, hi);
-			if (n > 0 && unit_rand() % 4 == 0)
+			if (n > 0 && unit_rng_next() % 4 == 0)
 				moments[i] = z.transition[rnd_range(0, n)] + rnd_range(-1, 2);
 		}
 		zone_windows_init(&zw, fake_lookup, &z, &kpi_malloc_allocator);
@@ -383,6 +383,7 @@ test_failures(void)
 int
 main(void)
 {
+	unit_rng_seed(0x9E3779B97F4A7C15ull);
 	test_orders_of_moments();
 	test_boundaries();
 	test_random_zones();

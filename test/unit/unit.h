@@ -78,26 +78,11 @@ unit_rng_next(void)
 			printf("#   got %.17g, expected %.17g (tolerance %g)\n", unit_a_, unit_b_, (double) (tol)); \
 	} while (0)
 
-/*
- * A fixed pseudo-random sequence (xorshift64*) for property tests, so that
- * a failure reproduces: unit_rand() is the next 64 bits, unit_rand_below(n)
- * a number from 0 to n - 1 (n > 0).
- */
-static uint64_t unit_rng_state = 0x9E3779B97F4A7C15ull;
-
-static inline uint64_t
-unit_rand(void)
-{
-	unit_rng_state ^= unit_rng_state >> 12;
-	unit_rng_state ^= unit_rng_state << 25;
-	unit_rng_state ^= unit_rng_state >> 27;
-	return unit_rng_state * 2685821657736338717ull;
-}
-
+/* A number from 0 to n - 1 (n > 0), from unit_rng_next(). */
 static inline int
 unit_rand_below(int n)
 {
-	return (int) (unit_rand() % (uint64_t) n);
+	return (int) (unit_rng_next() % (uint64_t) n);
 }
 
 #endif							/* KPI_UNIT_H */
