@@ -1208,6 +1208,27 @@ table_area(const set_layout *L, const custset *s, size_t nslots, size_t heap)
 }
 
 /*
+ * Copies the body of s, which has an empty table, into a new buffer with
+ * area free bytes after it: the body is merged already (appends only).
+ */
+static kpi_status
+copy_body(const set_layout *L, const custset *s, size_t area, const kpi_allocator *mem,
+		  custset **out, kpi_msg *msg)
+{
+	body_writer w;
+	kpi_status	status = writer_begin(&w, L, s, s->body_size, area, mem, msg);
+
+	if (status != KPI_OK)
+		return status;
+	memcpy((uint8_t *) w.s + body_off(s), body_ptr(s), s->body_size);
+	w.s->body_size = s->body_size;
+	w.s->nrecords = s->nrecords;
+	w.s->last_key = s->last_key;
+	*out = writer_end(&w);
+	return KPI_OK;
+}
+
+/*
  * Gap to leave after the body of s for direct appends: half the body when
  * records were appended since the last consolidation (ascending ids keep
  * coming), else a little, so that a switch to ascending ids costs one more
@@ -1240,7 +1261,10 @@ consolidate(custset **sp, const custset *keep, const set_layout *L, size_t heap,
 	bool		repeats;
 	kpi_status	status;
 
-	status = merge_into_new(L, s, NULL, area, mem, &fresh, msg);
+	if (s->nappend == 0)
+		status = copy_body(L, s, area, mem, &fresh, msg);
+	else
+		status = merge_into_new(L, s, NULL, area, mem, &fresh, msg);
 	if (status != KPI_OK)
 		return status;
 	if (!appending)
@@ -1412,6 +1436,10 @@ custset_add(custset **state, const custset_key *key, const custset_key *key2,
 	custset_record rec;
 	kpi_status	status;
 
+	/* the id of the body's last record again (the next line of an order) */
+	if (pk == PAYLOAD_NONE && type_ncomp(type) == 1 && key != NULL && kind_is_integer(key->kind) &&
+		key->kind == s->kind && s->nrecords > 0 && key->value == s->last_key && payload == 0)
+		return KPI_OK;
 	status = check_kind((custset_kind) s->kind, key, msg);
 	if (status != KPI_OK)
 		return status;
@@ -1437,12 +1465,19 @@ custset_add(custset **state, const custset_key *key, const custset_key *key2,
 	if (L.ncomp == 1 && kind_is_integer(L.kind[0]) && s->nrecords > 0)
 	{
 		/* ascending integer ids: see "gap" in custset_core.h */
-		if (key->value == s->last_key && L.payload == PAYLOAD_NONE)
-			return KPI_OK;
-		if (key->value > s->last_key && (s->nappend == 0 || key->value > s->table_max) &&
-			body_append(s, &L, &rec))
-			return KPI_OK;
+		if (key->value > s->last_key && (s->nappend == 0 || key->value > s->table_max))
+		{
+			if (body_append(s, &L, &rec))
+				return KPI_OK;
+			/* the gap is full: consolidation makes a larger one */
+			status = consolidate(state, s, &L, 0, mem, msg);
+			if (status != KPI_OK)
+				return status;
+			if (body_append(*state, &L, &rec))
+				return KPI_OK;
+		}
 	}
+	/* s is the caller's buffer: never freed here, whatever replaces it */
 	return table_add(state, s, &L, &rec, mem, msg);
 }
 
