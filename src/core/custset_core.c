@@ -1982,7 +1982,8 @@ key_buf_reserve(key_buf *b, size_t n, const kpi_allocator *mem)
 		return true;
 	while (cap < n)
 		cap *= 2;
-	d = mem->realloc(b->data, cap, mem->ctx);
+	/* allocators need not take NULL in realloc (PostgreSQL's do not) */
+	d = b->data == NULL ? mem->alloc(cap, mem->ctx) : mem->realloc(b->data, cap, mem->ctx);
 	if (d == NULL)
 		return false;
 	b->data = d;
