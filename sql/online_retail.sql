@@ -13,6 +13,8 @@ SELECT count(*) AS lines FROM online_retail;
 CREATE TABLE lines AS
 SELECT invoice_no, customer_id, invoice_date AT TIME ZONE 'UTC' AS at, quantity * unit_price AS amount, country
 FROM online_retail WHERE invoice_no NOT LIKE 'C%' AND customer_id IS NOT NULL;
+CREATE INDEX ON lines (customer_id, at);
+ANALYZE lines;
 
 -- Month-over-month retention, 2011-01 .. 2011-11: of the customers with an
 -- order in the month before the cutoff, the share ordering in the month after.

@@ -51,6 +51,10 @@ SELECT * FROM kpi.cohorts((
 SELECT * FROM kpi.cohorts((
     SELECT kpi.cohort_agg(c, t, 'week')
     FROM (VALUES (1, timestamptz '2025-01-05 12:00+00'), (1, '2025-01-06 00:00+00'), (2, '2025-01-06 00:00+00')) v(c, t)));
+SELECT count(*) AS days, count(*) FILTER (WHERE period_offset = 0) AS cohorts,
+       sum(active_customers) FILTER (WHERE period_offset = 0)
+         = (SELECT count(DISTINCT customer) FROM r_orders WHERE order_id <= 2000) AS sizes_add_up
+FROM kpi.cohorts((SELECT kpi.cohort_agg(customer, ordered_at, 'day') FROM r_orders WHERE order_id <= 2000));
 SELECT count(*) AS empty_cohorts FROM kpi.cohorts((SELECT kpi.cohort_agg(1, now(), 'day') WHERE false));
 
 -- Repeat purchases by hand: customer 1 has 3 rows in 2 orders, 2 one row.
@@ -77,7 +81,7 @@ CREATE FUNCTION sql_retention(cutoff timestamptz, seg text, lo timestamptz, hi t
          b AS (SELECT DISTINCT customer FROM o WHERE ordered_at < cutoff),
          a AS (SELECT DISTINCT customer FROM o WHERE ordered_at >= cutoff)
     SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM b JOIN a USING (customer)),
-           (SELECT count(*) FROM a WHERE customer NOT IN (SELECT customer FROM b))
+           (SELECT count(*) FROM (SELECT customer FROM a EXCEPT SELECT customer FROM b) n)
 $$;
 
 -- month-over-month cutoffs, whole table and per segment
@@ -148,7 +152,7 @@ SELECT u AS unit, (SELECT count(*) FROM sql_cohorts(u)) AS cells,
                               EXCEPT ALL SELECT * FROM sql_cohorts(u)) d) AS kpi_only,
        (SELECT count(*) FROM (SELECT * FROM sql_cohorts(u)
                               EXCEPT ALL SELECT * FROM kpi.cohorts((SELECT kpi.cohort_agg(customer, ordered_at, u) FROM r_orders))) d) AS sql_only
-FROM unnest(ARRAY['day', 'week', 'month', 'quarter', 'year']) u;
+FROM unnest(ARRAY['week', 'month', 'quarter', 'year']) u;
 -- timestamp without time zone: periods of the values as given
 SELECT count(*) AS differing FROM (
     SELECT * FROM kpi.cohorts((SELECT kpi.cohort_agg(customer, ordered_at AT TIME ZONE 'UTC', 'Month') FROM r_orders))
@@ -161,17 +165,17 @@ SELECT count(*) AS differing_in_kiritimati FROM (
 RESET TimeZone;
 
 -- ---------------------------------------------------------------- repeat purchases
--- (orders of every 50th row, so that many customers order once)
+-- (orders of every 7th row, so that many customers order once)
 SELECT k0.rows_rate = s.rows_rate AS rows_rate_same, k0.rows_freq = s.rows_freq AS rows_freq_same,
        k1.orders_rate = s2.orders_rate AS orders_rate_same, k1.orders_freq = s2.orders_freq AS orders_freq_same,
        k0.rows_rate, k1.orders_freq
 FROM (SELECT kpi.repeat_rate(customer) AS rows_rate, kpi.purchase_frequency(customer) AS rows_freq
-      FROM r_orders WHERE order_id % 50 = 0) k0,
+      FROM r_orders WHERE order_id % 7 = 0) k0,
      (SELECT kpi.repeat_rate(customer, order_id) AS orders_rate,
              kpi.purchase_frequency(customer, order_id) AS orders_freq
       FROM r_lines) k1,
      (SELECT count(*) FILTER (WHERE n >= 2)::float8 / count(*) AS rows_rate, sum(n)::float8 / count(*) AS rows_freq
-      FROM (SELECT customer, count(*) AS n FROM r_orders WHERE customer IS NOT NULL AND order_id % 50 = 0
+      FROM (SELECT customer, count(*) AS n FROM r_orders WHERE customer IS NOT NULL AND order_id % 7 = 0
             GROUP BY 1) c) s,
      (SELECT count(*) FILTER (WHERE n >= 2)::float8 / count(*) AS orders_rate, sum(n)::float8 / count(*) AS orders_freq
       FROM (SELECT customer, count(DISTINCT order_id) AS n FROM r_lines
