@@ -21,19 +21,21 @@ PGFILEDESC = "kpi - B2B e-commerce KPI aggregates"
 
 # The pure-C core (no postgres.h) and the PostgreSQL glue over it.
 CORE_SRCS = src/core/codec.c src/core/decsum.c src/core/fsum.c src/core/aov_core.c \
-	src/core/calendar_core.c src/core/zone_windows.c src/core/offhours_core.c
-GLUE_SRCS = src/kpi.c src/numeric_digits.c src/aov.c src/offhours.c
+	src/core/calendar_core.c src/core/zone_windows.c src/core/offhours_core.c \
+	src/core/custset_core.c src/core/custset_kpi.c
+GLUE_SRCS = src/kpi.c src/numeric_digits.c src/aov.c src/offhours.c src/retention.c
 
 MODULE_big = kpi
 OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 PG_CPPFLAGS = -I$(kpi_srcdir)src -I$(kpi_srcdir)src/core
 
 # SQL fragments, concatenated in this order into the install script.
-SQL_FRAGMENTS = src/aov.sql src/offhours.sql
+SQL_FRAGMENTS = src/aov.sql src/offhours.sql src/retention.sql
 DATA_built = kpi--$(EXTVERSION).sql
 
 REGRESS = setup aov aov_numeric io window parallel partitionwise matview session \
-	offhours offhours_io offhours_plans offhours_retail
+	offhours offhours_io offhours_plans offhours_retail \
+	retention retention_io retention_parallel online_retail
 
 
 PG_CONFIG ?= pg_config

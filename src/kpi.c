@@ -107,6 +107,8 @@ kpi_status_errcode(kpi_status status)
 			return ERRCODE_FEATURE_NOT_SUPPORTED;
 		case KPI_ERR_NOMEM:
 			return ERRCODE_OUT_OF_MEMORY;
+		case KPI_ERR_LIMIT:
+			return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 		case KPI_OK:
 		case KPI_CANNOT_INVERT:
 			break;

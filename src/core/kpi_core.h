@@ -31,6 +31,8 @@ typedef enum kpi_status
 	KPI_ERR_BINARY,				/* 22P03 invalid_binary_representation */
 	KPI_ERR_VERSION,			/* 0A000 feature_not_supported */
 	KPI_ERR_NOMEM,				/* 53200 out_of_memory */
+	KPI_ERR_LIMIT,				/* 54000 program_limit_exceeded: a state
+								 * would pass the 1 GB of a varlena */
 	KPI_CANNOT_INVERT			/* not an error: an inverse transition cannot
 								 * be done exactly; the glue returns NULL so
 								 * the executor recomputes the window frame */

@@ -44,13 +44,14 @@ FROM unnest(ARRAY['aov', 'aov_float8', 'aov_count']) f;
 -- Every aggregate is parallel safe and has a combine function.
 SELECT ok(a.aggcombinefn <> 0 AND p.proparallel = 's', p.oid::regprocedure || ' is parallel safe with a combine function')
 FROM pg_proc p JOIN pg_aggregate a ON a.aggfnoid = p.oid
-WHERE p.pronamespace = 'kpi'::regnamespace
-  AND (p.proname IN ('aov', 'aov_agg') OR p.oid = 'kpi.rollup(kpi.aov_state)'::regprocedure)
+WHERE p.pronamespace = 'kpi'::regnamespace AND p.proname IN ('aov', 'aov_agg', 'rollup')
+  AND a.aggtranstype = 'kpi.aov_state'::regtype
 ORDER BY p.oid::regprocedure::text;
 -- Moving-aggregate support: every one-step and partial aggregate has an inverse.
 SELECT ok(a.aggminvtransfn <> 0, p.oid::regprocedure || ' has an inverse transition')
 FROM pg_proc p JOIN pg_aggregate a ON a.aggfnoid = p.oid
 WHERE p.pronamespace = 'kpi'::regnamespace AND p.proname IN ('aov', 'aov_agg')
+  AND a.aggtranstype = 'kpi.aov_state'::regtype
 ORDER BY p.oid::regprocedure::text;
 
 -- Values.
