@@ -10,7 +10,7 @@
 # Environment:
 #   KPI_BENCH_ORDERS         rows of bench_orders            (5000000)
 #   KPI_BENCH_CUSTOMERS      customers in bench_orders       (20000)
-#   KPI_BENCH_SESSIONS       sessions in bench_events        (700000, ~5.4M events)
+#   KPI_BENCH_SESSIONS       sessions in bench_events        (700000, ~5.3M events)
 #   KPI_BENCH_CLV_CUSTOMERS  customers in bench_clv_orders   (200000)
 #   KPI_BENCH_RUNS           timed runs per query            (5, after 1 warm-up)
 #   KPI_BENCH_FILTER         regex over case names           (all cases)
@@ -66,6 +66,11 @@ done
 export PGOPTIONS="-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=1 -c jit=$JIT -c work_mem=$WORK_MEM -c client_min_messages=warning ${PGOPTIONS:-}"
 
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+# first_error FILE: the first error message psql wrote to FILE, for a table cell.
+first_error() {
+	grep -m1 'ERROR' "$1" | sed 's/^.*ERROR: *//; s/|/\\|/g' || true
+}
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -297,7 +302,8 @@ for f in "${SELECTED[@]}"; do
 				reason=${reason:-"pending: $missing"}
 			elif [[ -z $reason ]]; then
 				cat "$ERRFILE" >&2
-				ROWS+=("| $name | - | - | - | - | ERROR in setup | - |")
+				err=$(first_error "$ERRFILE")
+				ROWS+=("| $name | - | - | - | - | ERROR in setup: ${err:-see log} | - |")
 				FAILED=1
 				continue
 			fi
@@ -323,7 +329,7 @@ for f in "${SELECTED[@]}"; do
 		t0=$(now)
 		if ! out=$(run_mode "$mode" "$kq" "$sq" "$tol" "$check" 2> "$ERRFILE"); then
 			cat "$ERRFILE" >&2
-			err=$(grep -m1 'ERROR' "$ERRFILE" | sed 's/^.*ERROR: *//; s/|/\\|/g' || true)
+			err=$(first_error "$ERRFILE")
 			ROWS+=("| $name | $mode | - | - | - | ERROR: ${err:-see log} | - |")
 			FAILED=1
 			continue

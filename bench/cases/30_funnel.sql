@@ -1,4 +1,4 @@
--- Webshop funnel over about 5.4M events in 700k sessions: sessions that
+-- Webshop funnel over about 5.3M events in 700k sessions: sessions that
 -- reach view -> cart -> checkout -> purchase within 1 hour of the view,
 -- the whole funnel in one aggregate (issue 5, default mode).
 -- Target: kpi at least 10x faster; same answer.
