@@ -54,6 +54,7 @@ typedef struct set_layout
 	size_t		payload_off;	/* offset of the uint64 payload in a slot */
 	size_t		slot_size;
 	size_t		max_record;		/* largest body bytes of a record; 0 with text */
+	bool		int_keys;		/* every key is an integer or a hash */
 } set_layout;
 
 /* A stream of strictly ascending records: a body, or sorted slots. */
@@ -174,6 +175,24 @@ layout_init(set_layout *L, custset_type type, custset_kind kind, custset_kind ki
 		L->max_record = 0;
 	L->payload_off = off;
 	L->slot_size = off + (L->payload != PAYLOAD_NONE ? 8 : 0);
+	L->int_keys = kind_is_integer(L->kind[0]) && (L->ncomp == 1 || kind_is_integer(L->kind[1]));
+}
+
+/*
+ * The slot size and the largest body record of a set of integer keys,
+ * as layout_init computes them, for the fast path of custset_add, which
+ * does without a layout.
+ */
+static inline size_t
+int_slot_size(int ncomp, payload_kind pk)
+{
+	return (size_t) ncomp * 8 + (pk != PAYLOAD_NONE ? 8 : 0);
+}
+
+static inline size_t
+int_max_record(payload_kind pk)
+{
+	return KPI_VARINT_MAX + (pk == PAYLOAD_FLAGS ? 1 : pk == PAYLOAD_COUNT ? KPI_VARINT_MAX : 0);
 }
 
 static void
@@ -322,6 +341,17 @@ encode_key(custset_kind kind, uint8_t *p, const custset_key *k, const custset_ke
 	return p + k->len;
 }
 
+/* Encodes a record's payload at p: flags one byte, a count a varint. */
+static inline uint8_t *
+encode_payload(payload_kind pk, uint8_t *p, uint64_t payload)
+{
+	if (pk == PAYLOAD_FLAGS)
+		*p++ = (uint8_t) payload;
+	else if (pk == PAYLOAD_COUNT)
+		p = kpi_varint_put(p, payload);
+	return p;
+}
+
 /* Encodes rec, which follows prev (NULL for the first record), at p. */
 static uint8_t *
 encode_record(const set_layout *L, uint8_t *p, const custset_record *prev,
@@ -334,11 +364,7 @@ encode_record(const set_layout *L, uint8_t *p, const custset_record *prev,
 
 		p = encode_key(L->kind[1], p, &rec->key2, same ? &prev->key2 : NULL);
 	}
-	if (L->payload == PAYLOAD_FLAGS)
-		*p++ = (uint8_t) rec->payload;
-	else if (L->payload == PAYLOAD_COUNT)
-		p = kpi_varint_put(p, rec->payload);
-	return p;
+	return encode_payload(L->payload, p, rec->payload);
 }
 
 /*
@@ -478,15 +504,20 @@ key_hash(custset_kind kind, const custset_key *k)
 	return hash_bytes(k->bytes, kind == CUSTSET_KIND_UUID ? 16 : k->len);
 }
 
-/* The table slot where the search for rec starts. */
+/* The slot of a table of nslots where the search for a record starts. */
+static inline size_t
+home_of_hashes(uint64_t h1, uint64_t h2, int ncomp, uint32_t nslots)
+{
+	uint64_t	h = ncomp == 2 ? mix64(h1 ^ (h2 * 0x9E3779B97F4A7C15ULL)) : h1;
+
+	return (size_t) (((unsigned __int128) h * nslots) >> 64);
+}
+
 static inline size_t
 home_slot(const set_layout *L, const custset_record *rec, uint32_t nslots)
 {
-	uint64_t	h = key_hash(L->kind[0], &rec->key);
-
-	if (L->ncomp == 2)
-		h = mix64(h ^ (key_hash(L->kind[1], &rec->key2) * 0x9E3779B97F4A7C15ULL));
-	return (size_t) (((unsigned __int128) h * nslots) >> 64);
+	return home_of_hashes(key_hash(L->kind[0], &rec->key),
+						  L->ncomp == 2 ? key_hash(L->kind[1], &rec->key2) : 0, L->ncomp, nslots);
 }
 
 static inline void
@@ -550,6 +581,46 @@ slot_used(const uint8_t *bitmap, size_t i)
 }
 
 /*
+ * Looks the integer keys k1 (and k2 of a pair) up in the table of s, whose
+ * slots take slot_size bytes (linear probing): returns their slot with
+ * *found set, or the free slot where they belong.  The fast path of
+ * custset_add calls it directly; table_probe for sets of integer keys.
+ */
+static inline __attribute__((always_inline)) uint8_t *
+int_table_probe(custset *s, size_t slot_size, int ncomp, int64_t k1, int64_t k2, bool *found)
+{
+	uint8_t    *slots = (uint8_t *) s + slots_off(s);
+	const uint8_t *bitmap = slots + (size_t) s->nslots * slot_size;
+	size_t		i = home_of_hashes(mix64((uint64_t) k1), ncomp == 2 ? mix64((uint64_t) k2) : 0, ncomp,
+								   s->nslots);
+
+	for (;;)
+	{
+		uint8_t    *slot = slots + i * slot_size;
+		int64_t		v;
+
+		if (!slot_used(bitmap, i))
+		{
+			*found = false;
+			return slot;
+		}
+		memcpy(&v, slot, 8);
+		if (v == k1)
+		{
+			if (ncomp == 1)
+				break;
+			memcpy(&v, slot + 8, 8);
+			if (v == k2)
+				break;
+		}
+		if (++i == s->nslots)
+			i = 0;
+	}
+	*found = true;
+	return slots + i * slot_size;
+}
+
+/*
  * Looks rec's key up in the table of s (linear probing): returns its slot
  * with *found set, or the free slot where it belongs.
  */
@@ -559,9 +630,12 @@ table_probe(custset *s, const set_layout *L, const custset_record *rec, bool *fo
 	uint8_t    *base = (uint8_t *) s;
 	uint8_t    *slots = base + slots_off(s);
 	const uint8_t *bitmap = slots + (size_t) s->nslots * L->slot_size;
-	size_t		i = home_slot(L, rec, s->nslots);
+	size_t		i;
 
-	for (;;)
+	if (L->int_keys)
+		return int_table_probe(s, L->slot_size, L->ncomp, rec->key.value,
+							   L->ncomp == 2 ? rec->key2.value : 0, found);
+	for (i = home_slot(L, rec, s->nslots);; i = i + 1 == s->nslots ? 0 : i + 1)
 	{
 		uint8_t    *slot = slots + i * L->slot_size;
 
@@ -576,9 +650,41 @@ table_probe(custset *s, const set_layout *L, const custset_record *rec, bool *fo
 			*found = true;
 			return slot;
 		}
-		if (++i == s->nslots)
-			i = 0;
 	}
+}
+
+/*
+ * Marks the slot that table_probe returned as used by a record whose first
+ * key is first (see table_put).
+ */
+static inline void
+table_claim(custset *s, size_t slot_size, uint8_t *slot, const custset_key *first)
+{
+	uint8_t    *slots = (uint8_t *) s + slots_off(s);
+	size_t		i = (size_t) (slot - slots) / slot_size;
+
+	slots[(size_t) s->nslots * slot_size + (i >> 3)] |= (uint8_t) (1 << (i & 7));
+	if (kind_is_integer(first->kind) && (s->nappend == 0 || first->value > s->table_max))
+		s->table_max = first->value;
+	s->nappend++;
+}
+
+/*
+ * Writes a record of integer keys k1 (and k2 of a pair) and payload into
+ * the free slot that int_table_probe returned.
+ */
+static inline void
+int_table_put(custset *s, int ncomp, payload_kind pk, uint8_t *slot, int64_t k1, int64_t k2,
+			  uint64_t payload)
+{
+	custset_key first = custset_key_int(k1);
+
+	memcpy(slot, &k1, 8);
+	if (ncomp == 2)
+		memcpy(slot + 8, &k2, 8);
+	if (pk != PAYLOAD_NONE)
+		memcpy(slot + (size_t) ncomp * 8, &payload, 8);
+	table_claim(s, int_slot_size(ncomp, pk), slot, &first);
 }
 
 /* Writes rec into the free slot; text bytes go to the heap. */
@@ -586,9 +692,13 @@ static void
 table_put(custset *s, const set_layout *L, uint8_t *slot, const custset_record *rec)
 {
 	uint8_t    *base = (uint8_t *) s;
-	size_t		i = (size_t) (slot - (base + slots_off(s))) / L->slot_size;
-	uint8_t    *bitmap = base + slots_off(s) + (size_t) s->nslots * L->slot_size;
 
+	if (L->int_keys)
+	{
+		int_table_put(s, L->ncomp, L->payload, slot, rec->key.value,
+					  L->ncomp == 2 ? rec->key2.value : 0, rec->payload);
+		return;
+	}
 	for (int c = 0; c < L->ncomp; c++)
 	{
 		const custset_key *k = c == 0 ? &rec->key : &rec->key2;
@@ -612,10 +722,7 @@ table_put(custset *s, const set_layout *L, uint8_t *slot, const custset_record *
 	}
 	if (L->payload != PAYLOAD_NONE)
 		memcpy(slot + L->payload_off, &rec->payload, 8);
-	bitmap[i >> 3] |= (uint8_t) (1 << (i & 7));
-	if (kind_is_integer(L->kind[0]) && (s->nappend == 0 || rec->key.value > s->table_max))
-		s->table_max = rec->key.value;
-	s->nappend++;
+	table_claim(s, L->slot_size, slot, &rec->key);
 }
 
 /*
@@ -639,11 +746,11 @@ table_init(custset *s, const set_layout *L, size_t nslots, size_t gap)
 
 /* into := into merged with p (OR, or add); KPI_ERR_OVERFLOW past INT64_MAX. */
 static inline kpi_status
-merge_payload(const set_layout *L, uint64_t *into, uint64_t p)
+merge_payload(payload_kind pk, uint64_t *into, uint64_t p)
 {
-	if (L->payload == PAYLOAD_FLAGS)
+	if (pk == PAYLOAD_FLAGS)
 		*into |= p;
-	else if (L->payload == PAYLOAD_COUNT)
+	else if (pk == PAYLOAD_COUNT)
 	{
 		if (p > (uint64_t) INT64_MAX - *into)
 			return KPI_ERR_OVERFLOW;
@@ -652,7 +759,7 @@ merge_payload(const set_layout *L, uint64_t *into, uint64_t p)
 	return KPI_OK;
 }
 
-static kpi_status
+static kpi_status __attribute__((noinline, cold))
 overflow(kpi_msg *msg)
 {
 	return kpi_fail(msg, KPI_ERR_OVERFLOW, "A customer's order count exceeds %lld.",
@@ -979,7 +1086,7 @@ merger_next(merger *m, custset_record *out)
 	}
 	*out = *min;
 	for (int k = 1; k < nmin; k++)
-		if (merge_payload(&m->L, &out->payload, m->src[which[k]].cur->payload) != KPI_OK)
+		if (merge_payload(m->L.payload, &out->payload, m->src[which[k]].cur->payload) != KPI_OK)
 		{
 			m->status = KPI_ERR_OVERFLOW;
 			return false;
@@ -1305,25 +1412,24 @@ consolidate(custset **sp, const custset *keep, const set_layout *L, size_t heap,
 }
 
 /*
- * Appends rec, whose integer key is larger than every key of *s, to the
- * body when the gap before the table has room; false otherwise.
+ * Appends the record of integer key k and payload, k larger than every key
+ * of the one-key set s, to the body when the gap before the table has
+ * room; false otherwise.
  */
 static inline bool
-body_append(custset *s, const set_layout *L, const custset_record *rec)
+body_append(custset *s, payload_kind pk, int64_t k, uint64_t payload)
 {
-	size_t		end = body_off(s) + s->body_size;
 	uint8_t    *body = (uint8_t *) s + body_off(s);
-	custset_record prev;
-	uint8_t    *p;
+	uint8_t    *p = body + s->body_size;
 
-	if (s->nslots == 0 || end + L->max_record > slots_off(s))
+	if (s->nslots == 0 || body_off(s) + s->body_size + int_max_record(pk) > slots_off(s))
 		return false;
-	prev.key.value = s->last_key;
-	p = encode_record(L, body + s->body_size, s->nrecords > 0 ? &prev : NULL, rec);
+	p = kpi_varint_put(p, s->nrecords > 0 ? (uint64_t) k - (uint64_t) s->last_key : zigzag(k));
+	p = encode_payload(pk, p, payload);
 	s->body_size = (uint32_t) (p - body);
 	s->nrecords++;
 	s->nbody_adds++;
-	s->last_key = rec->key.value;
+	s->last_key = k;
 	return true;
 }
 
@@ -1352,7 +1458,7 @@ table_add(custset **sp, const custset *keep, const set_layout *L, const custset_
 				uint64_t	p;
 
 				memcpy(&p, slot + L->payload_off, 8);
-				if (merge_payload(L, &p, rec->payload) != KPI_OK)
+				if (merge_payload(L->payload, &p, rec->payload) != KPI_OK)
 					return overflow(msg);
 				memcpy(slot + L->payload_off, &p, 8);
 			}
@@ -1405,6 +1511,12 @@ custset_is_empty(const custset *s)
 }
 
 bool
+custset_table_is_empty(const custset *s)
+{
+	return s->nappend == 0;
+}
+
+bool
 custset_is_compact(const custset *s)
 {
 	return s->nslots == 0 && s->total_size == body_off(s) + s->body_size;
@@ -1425,25 +1537,82 @@ check_kind(custset_kind have, const custset_key *k, kpi_msg *msg)
 	return KPI_OK;
 }
 
-kpi_status
-custset_add(custset **state, const custset_key *key, const custset_key *key2,
-			uint64_t payload, const kpi_allocator *mem, kpi_msg *msg)
+/* True when payload is valid for a set whose payloads are of kind pk. */
+static inline bool
+payload_valid(payload_kind pk, uint64_t payload)
+{
+	if (pk == PAYLOAD_FLAGS)
+		return payload >= 1 && payload <= (CUSTSET_BEFORE | CUSTSET_AFTER);
+	if (pk == PAYLOAD_COUNT)
+		return payload >= 1 && payload <= INT64_MAX;
+	return payload == 0;
+}
+
+/*
+ * The fast path of custset_add, for a valid record of integer keys k1 (and
+ * k2 of a pair) of the kinds s holds already: the id of the body's last
+ * record again, appends to the gap and adds to the hash table while they
+ * have room, which is most rows, without a layout.  Returns false, s
+ * untouched, for the rest (a full gap or table, a count that would
+ * overflow), which the general path does.  Inlined with constant ncomp
+ * and pk, once per set type.
+ */
+static inline __attribute__((always_inline)) bool
+add_int_record(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, uint64_t payload)
+{
+	uint8_t    *slot;
+	bool		found;
+
+	if (ncomp == 1 && s->nrecords > 0)
+	{
+		/* the id of the body's last record again (the next line of an order) */
+		if (pk == PAYLOAD_NONE && k1 == s->last_key)
+			return true;
+		/* ascending integer ids: see "gap" in custset_core.h */
+		if (k1 > s->last_key && (s->nappend == 0 || k1 > s->table_max))
+			return body_append(s, pk, k1, payload);
+	}
+	if (s->nslots == 0)
+		return false;
+	slot = int_table_probe(s, int_slot_size(ncomp, pk), ncomp, k1, k2, &found);
+	if (found)
+	{
+		uint64_t	p;
+
+		if (pk == PAYLOAD_NONE)
+			return true;
+		memcpy(&p, slot + (size_t) ncomp * 8, 8);
+		if (merge_payload(pk, &p, payload) != KPI_OK)
+			return false;
+		memcpy(slot + (size_t) ncomp * 8, &p, 8);
+		return true;
+	}
+	if (s->nappend >= table_capacity(s->nslots))
+		return false;
+	int_table_put(s, ncomp, pk, slot, k1, k2, payload);
+	return true;
+}
+
+/*
+ * custset_add for every record the fast path does not take: checks it and
+ * adds it with the state's layout.  Out of line, so that the fast path
+ * keeps a small frame.
+ */
+static kpi_status __attribute__((noinline))
+add_record(custset **state, const custset_key *key, const custset_key *key2,
+		   uint64_t payload, const kpi_allocator *mem, kpi_msg *msg)
 {
 	custset    *s = *state;
 	custset_type type = (custset_type) s->type;
+	int			ncomp = type_ncomp(type);
 	payload_kind pk = type_payload(type);
 	set_layout	L;
 	custset_record rec;
-	kpi_status	status;
+	kpi_status	status = check_kind((custset_kind) s->kind, key, msg);
 
-	/* the id of the body's last record again (the next line of an order) */
-	if (pk == PAYLOAD_NONE && type_ncomp(type) == 1 && key != NULL && kind_is_integer(key->kind) &&
-		key->kind == s->kind && s->nrecords > 0 && key->value == s->last_key && payload == 0)
-		return KPI_OK;
-	status = check_kind((custset_kind) s->kind, key, msg);
 	if (status != KPI_OK)
 		return status;
-	if (type_ncomp(type) == 2)
+	if (ncomp == 2)
 	{
 		status = check_kind((custset_kind) s->kind2, key2, msg);
 		if (status != KPI_OK)
@@ -1452,33 +1621,67 @@ custset_add(custset **state, const custset_key *key, const custset_key *key2,
 			return kpi_fail(msg, KPI_ERR_PARAM, "Period index %lld is out of range.",
 							(long long) key2->value);
 	}
-	if (pk == PAYLOAD_FLAGS ? payload < 1 || payload > (CUSTSET_BEFORE | CUSTSET_AFTER) :
-		pk == PAYLOAD_COUNT ? payload < 1 || payload > INT64_MAX : payload != 0)
+	if (!payload_valid(pk, payload))
 		return kpi_fail(msg, KPI_ERR_PARAM, "Payload %llu is not valid for a %s set.",
 						(unsigned long long) payload, type_names[type]);
 
-	layout_init(&L, type, key->kind, type_ncomp(type) == 2 ? key2->kind : CUSTSET_KIND_NONE);
+	layout_init(&L, type, key->kind, ncomp == 2 ? key2->kind : CUSTSET_KIND_NONE);
 	rec.key = *key;
-	if (L.ncomp == 2)
-		rec.key2 = *key2;
+	rec.key2 = ncomp == 2 ? *key2 : (custset_key) {CUSTSET_KIND_NONE, 0, NULL, 0};
 	rec.payload = payload;
-	if (L.ncomp == 1 && kind_is_integer(L.kind[0]) && s->nrecords > 0)
+	if (ncomp == 1 && kind_is_integer(L.kind[0]) && s->nrecords > 0 &&
+		key->value > s->last_key && (s->nappend == 0 || key->value > s->table_max))
 	{
-		/* ascending integer ids: see "gap" in custset_core.h */
-		if (key->value > s->last_key && (s->nappend == 0 || key->value > s->table_max))
-		{
-			if (body_append(s, &L, &rec))
-				return KPI_OK;
-			/* the gap is full: consolidation makes a larger one */
-			status = consolidate(state, s, &L, 0, mem, msg);
-			if (status != KPI_OK)
-				return status;
-			if (body_append(*state, &L, &rec))
-				return KPI_OK;
-		}
+		/* ascending ids, and the gap is full: consolidation makes a larger one */
+		status = consolidate(state, s, &L, 0, mem, msg);
+		if (status != KPI_OK)
+			return status;
+		if (body_append(*state, pk, key->value, payload))
+			return KPI_OK;
 	}
 	/* s is the caller's buffer: never freed here, whatever replaces it */
 	return table_add(state, s, &L, &rec, mem, msg);
+}
+
+/* True when key2 is an integer second key that the pair set s takes. */
+static inline bool
+int_second_key(const custset *s, const custset_key *key2)
+{
+	return key2 != NULL && key2->kind == s->kind2 && kind_is_integer(key2->kind) &&
+		(s->type != CUSTSET_COHORT || (key2->value >= INT32_MIN && key2->value <= INT32_MAX));
+}
+
+kpi_status
+custset_add(custset **state, const custset_key *key, const custset_key *key2,
+			uint64_t payload, const kpi_allocator *mem, kpi_msg *msg)
+{
+	custset    *s = *state;
+	bool		done = false;
+
+	/* the fast path, compiled for each type's key count and payload */
+	if (key != NULL && key->kind == s->kind && kind_is_integer(key->kind))
+	{
+		switch ((custset_type) s->type)
+		{
+			case CUSTSET_RETENTION:
+				done = payload_valid(PAYLOAD_FLAGS, payload) &&
+					add_int_record(s, 1, PAYLOAD_FLAGS, key->value, 0, payload);
+				break;
+			case CUSTSET_ORDER_COUNT:
+				done = payload_valid(PAYLOAD_COUNT, payload) &&
+					add_int_record(s, 1, PAYLOAD_COUNT, key->value, 0, payload);
+				break;
+			case CUSTSET_ORDERS:
+				done = payload == 0 && add_int_record(s, 1, PAYLOAD_NONE, key->value, 0, 0);
+				break;
+			case CUSTSET_COHORT:
+			case CUSTSET_CUSTOMER_ORDER:
+				done = payload == 0 && int_second_key(s, key2) &&
+					add_int_record(s, 2, PAYLOAD_NONE, key->value, key2->value, 0);
+				break;
+		}
+	}
+	return done ? KPI_OK : add_record(state, key, key2, payload, mem, msg);
 }
 
 kpi_status
