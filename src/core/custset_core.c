@@ -57,6 +57,14 @@ typedef struct set_layout
 	bool		int_keys;		/* every key is an integer or a hash */
 } set_layout;
 
+/* A record of a set of integer keys (k2 = 0 in a one-key set). */
+typedef struct int_rec
+{
+	int64_t		k1;
+	int64_t		k2;
+	uint64_t	payload;
+} int_rec;
+
 /* A stream of strictly ascending records: a body, or sorted slots. */
 typedef struct rec_source
 {
@@ -98,9 +106,20 @@ typedef struct body_writer
 	bool		has_prev;
 } body_writer;
 
+/*
+ * An iteration: the merger's walk, or for a set of integer keys a walk
+ * over the body of a compact form (s itself, or a compact copy), decoded
+ * record by record.
+ */
 struct custset_iter
 {
 	merger		m;
+	bool		int_walk;
+	custset    *copy;			/* compact copy to free, or NULL */
+	const uint8_t *p;
+	const uint8_t *end;
+	int_rec		prev;
+	bool		has_prev;
 };
 
 /* The extra bytes and the body start 8-byte aligned. */
@@ -324,6 +343,12 @@ zigzag(int64_t v)
 	return ((uint64_t) v << 1) ^ (uint64_t) (v >> 63);
 }
 
+static inline int64_t
+unzigzag(uint64_t u)
+{
+	return (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
+}
+
 static uint8_t *
 encode_key(custset_kind kind, uint8_t *p, const custset_key *k, const custset_key *prev)
 {
@@ -352,11 +377,118 @@ encode_payload(payload_kind pk, uint8_t *p, uint64_t payload)
 	return p;
 }
 
+/*
+ * Encodes the record r of a set of integer keys, which follows prev (NULL
+ * for the first record), at p: the first key as a distance from prev's,
+ * the second as a distance from prev's after the same first key, zigzag
+ * values otherwise.
+ */
+static inline __attribute__((always_inline)) uint8_t *
+encode_int_record(const set_layout *L, uint8_t *p, const int_rec *prev, const int_rec *r)
+{
+	p = kpi_varint_put(p, prev != NULL ? (uint64_t) r->k1 - (uint64_t) prev->k1 : zigzag(r->k1));
+	if (L->ncomp == 2)
+		p = kpi_varint_put(p, prev != NULL && prev->k1 == r->k1 ?
+						   (uint64_t) r->k2 - (uint64_t) prev->k2 : zigzag(r->k2));
+	return encode_payload(L->payload, p, r->payload);
+}
+
+/* Decodes a payload at p: flags 1..3, a count 1..INT64_MAX; NULL if bad. */
+static inline const uint8_t *
+decode_payload(payload_kind pk, const uint8_t *p, const uint8_t *end, uint64_t *payload)
+{
+	*payload = 0;
+	if (pk == PAYLOAD_FLAGS)
+	{
+		if (p == end || *p < 1 || *p > (CUSTSET_BEFORE | CUSTSET_AFTER))
+			return NULL;
+		*payload = *p++;
+	}
+	else if (pk == PAYLOAD_COUNT)
+	{
+		p = kpi_varint_get(p, end, payload);
+		if (p == NULL || *payload < 1 || *payload > INT64_MAX)
+			return NULL;
+	}
+	return p;
+}
+
+/*
+ * Decodes the record of a set of integer keys after prev (NULL for the
+ * first) into out and checks that it comes strictly after prev and that
+ * its values are in range.  Returns the position after it, or NULL.
+ */
+static inline __attribute__((always_inline)) const uint8_t *
+decode_int_record(const set_layout *L, const uint8_t *p, const uint8_t *end, const int_rec *prev,
+				  int_rec *out)
+{
+	uint64_t	u;
+	bool		same = false;
+
+	p = kpi_varint_get(p, end, &u);
+	if (p == NULL)
+		return NULL;
+	if (prev == NULL)
+		out->k1 = unzigzag(u);
+	else
+	{
+		/* the key must stay within int64: prev + u <= INT64_MAX */
+		if (u > (uint64_t) INT64_MAX - (uint64_t) prev->k1 || (u == 0 && L->ncomp == 1))
+			return NULL;
+		out->k1 = (int64_t) ((uint64_t) prev->k1 + u);
+		same = u == 0;
+	}
+	out->k2 = 0;
+	if (L->ncomp == 2)
+	{
+		/* the second key is a distance only after the same first key */
+		p = kpi_varint_get(p, end, &u);
+		if (p == NULL)
+			return NULL;
+		if (!same)
+			out->k2 = unzigzag(u);
+		else if (u == 0 || u > (uint64_t) INT64_MAX - (uint64_t) prev->k2)
+			return NULL;
+		else
+			out->k2 = (int64_t) ((uint64_t) prev->k2 + u);
+		if (L->type == CUSTSET_COHORT && (out->k2 < INT32_MIN || out->k2 > INT32_MAX))
+			return NULL;
+	}
+	return decode_payload(L->payload, p, end, &out->payload);
+}
+
+/* rec as an int_rec, and back (key kinds from the layout). */
+static inline void
+int_rec_of(const custset_record *rec, int ncomp, int_rec *r)
+{
+	r->k1 = rec->key.value;
+	r->k2 = ncomp == 2 ? rec->key2.value : 0;
+	r->payload = rec->payload;
+}
+
+static inline void
+record_of_int(const set_layout *L, const int_rec *r, custset_record *rec)
+{
+	rec->key = (custset_key) {L->kind[0], r->k1, NULL, 0};
+	rec->key2 = (custset_key) {L->kind[1], r->k2, NULL, 0};
+	rec->payload = r->payload;
+}
+
 /* Encodes rec, which follows prev (NULL for the first record), at p. */
 static uint8_t *
 encode_record(const set_layout *L, uint8_t *p, const custset_record *prev,
 			  const custset_record *rec)
 {
+	if (L->int_keys)
+	{
+		int_rec		ip,
+					ir;
+
+		int_rec_of(rec, L->ncomp, &ir);
+		if (prev != NULL)
+			int_rec_of(prev, L->ncomp, &ip);
+		return encode_int_record(L, p, prev != NULL ? &ip : NULL, &ir);
+	}
 	p = encode_key(L->kind[0], p, &rec->key, prev != NULL ? &prev->key : NULL);
 	if (L->ncomp == 2)
 	{
@@ -386,7 +518,7 @@ decode_key(custset_kind kind, const uint8_t *p, const uint8_t *end,
 		if (p == NULL)
 			return NULL;
 		if (prev == NULL)
-			k->value = (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
+			k->value = unzigzag(u);
 		else
 		{
 			/* the key must stay within int64: prev + u <= INT64_MAX */
@@ -432,6 +564,18 @@ decode_record(const set_layout *L, const uint8_t *p, const uint8_t *end,
 {
 	int			order;
 
+	if (L->int_keys)
+	{
+		int_rec		ip,
+					ir;
+
+		if (prev != NULL)
+			int_rec_of(prev, L->ncomp, &ip);
+		p = decode_int_record(L, p, end, prev != NULL ? &ip : NULL, &ir);
+		if (p != NULL)
+			record_of_int(L, &ir, out);
+		return p;
+	}
 	p = decode_key(L->kind[0], p, end, prev != NULL ? &prev->key : NULL, &order, &out->key);
 	if (p == NULL || order < 0 || (order == 0 && L->ncomp == 1))
 		return NULL;
@@ -447,20 +591,7 @@ decode_record(const set_layout *L, const uint8_t *p, const uint8_t *end,
 	}
 	else
 		out->key2.kind = CUSTSET_KIND_NONE;
-	out->payload = 0;
-	if (L->payload == PAYLOAD_FLAGS)
-	{
-		if (p == end || *p < 1 || *p > (CUSTSET_BEFORE | CUSTSET_AFTER))
-			return NULL;
-		out->payload = *p++;
-	}
-	else if (L->payload == PAYLOAD_COUNT)
-	{
-		p = kpi_varint_get(p, end, &out->payload);
-		if (p == NULL || out->payload < 1 || out->payload > INT64_MAX)
-			return NULL;
-	}
-	return p;
+	return decode_payload(L->payload, p, end, &out->payload);
 }
 
 /* ------------------------------------------------------------ hash table */
@@ -858,6 +989,67 @@ slot_sift_down(const set_layout *L, uint8_t *a, size_t root, size_t n, const uin
 	}
 }
 
+/* Key c of a slot with its sign bit flipped: unsigned order is key order. */
+static inline uint64_t
+radix_key(const uint8_t *slot, int c)
+{
+	uint64_t	v;
+
+	memcpy(&v, slot + 8 * c, 8);
+	return v ^ ((uint64_t) 1 << 63);
+}
+
+/*
+ * Sorts the n slots of integer keys in a (keys at offsets 0 and 8) into
+ * key order by an LSD radix sort on the bytes of the keys, tmp holding as
+ * many slots.  One pass over the slots counts the bytes of every position;
+ * positions where all keys have the same byte (the high bytes of small
+ * ids) need no pass of their own.  Returns a or tmp, whichever holds the
+ * sorted slots.
+ */
+static uint8_t *
+int_slot_sort(const set_layout *L, uint8_t *a, uint8_t *tmp, size_t n)
+{
+	size_t		sz = L->slot_size;
+	uint32_t	count[16][256];
+	uint8_t    *src = a;
+	uint8_t    *dst = tmp;
+
+	memset(count, 0, sizeof(count[0]) * 8 * (size_t) L->ncomp);
+	for (size_t i = 0; i < n; i++)
+		for (int c = 0; c < L->ncomp; c++)
+		{
+			uint64_t	v = radix_key(a + i * sz, c);
+
+			for (int b = 0; b < 8; b++)
+				count[c * 8 + b][(v >> (8 * b)) & 0xFF]++;
+		}
+	/* least significant byte first: the second key's bytes, then the first's */
+	for (int c = L->ncomp - 1; c >= 0; c--)
+		for (int b = 0; b < 8; b++)
+		{
+			const uint32_t *cnt = count[c * 8 + b];
+			size_t		pos[256];
+			size_t		sum = 0;
+			uint8_t    *t;
+
+			if (n == 0 || cnt[(radix_key(src, c) >> (8 * b)) & 0xFF] == n)
+				continue;
+			for (int d = 0; d < 256; d++)
+			{
+				pos[d] = sum;
+				sum += cnt[d];
+			}
+			for (size_t i = 0; i < n; i++)
+				slot_copy(dst + pos[(radix_key(src + i * sz, c) >> (8 * b)) & 0xFF]++ * sz,
+						  src + i * sz, sz);
+			t = src;
+			src = dst;
+			dst = t;
+		}
+	return src;
+}
+
 /*
  * Introsort of n distinct slots: quicksort, heapsort past the depth limit,
  * insertion sort at the leaves.
@@ -1031,6 +1223,20 @@ merger_add_state(merger *m, const custset *s, kpi_msg *msg)
 			dst += L->slot_size;
 		}
 	m->max_body += (size_t) s->nappend * L->max_record;
+	if (L->int_keys)
+	{
+		/* radix sort; the slots end up in the copy or in its twin */
+		uint8_t    *twin = m->mem->alloc((size_t) s->nappend * L->slot_size, m->mem->ctx);
+		uint8_t    *sorted;
+
+		if (twin == NULL)
+			return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory while sorting a customer set.");
+		sorted = int_slot_sort(L, copy, twin, s->nappend);
+		m->mem->free(sorted == copy ? twin : copy, m->mem->ctx);
+		m->scratch[m->nsrc / 2] = copy = sorted;
+		dst = sorted + (size_t) s->nappend * L->slot_size;
+	}
+	else
 	{
 		int			depth = 0;
 
@@ -1183,39 +1389,145 @@ writer_begin(body_writer *w, const set_layout *L, const custset *like, size_t bo
 	return KPI_OK;
 }
 
+/* Makes room for more body bytes in w, growing its buffer by half. */
+static inline kpi_status
+writer_reserve(body_writer *w, size_t more, kpi_msg *msg)
+{
+	custset    *s = w->s;
+	size_t		need = body_off(s) + s->body_size + more;
+	size_t		limit,
+				total;
+
+	if (need <= w->limit)
+		return KPI_OK;
+	limit = w->limit + w->limit / 2 > need ? w->limit + w->limit / 2 : need;
+	total = align8(limit) + w->area;
+	if (total > CUSTSET_MAX_SIZE)
+	{
+		limit = need;
+		total = align8(limit) + w->area;
+		if (total > CUSTSET_MAX_SIZE)
+			return too_large(msg);
+	}
+	s = w->mem->realloc(s, total, w->mem->ctx);
+	if (s == NULL)
+		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for a customer set of %zu bytes.", total);
+	s->total_size = (uint32_t) total;
+	w->s = s;
+	w->limit = limit;
+	return KPI_OK;
+}
+
 static kpi_status
 writer_put(body_writer *w, const custset_record *rec, kpi_msg *msg)
 {
-	custset    *s = w->s;
-	size_t		need = body_off(s) + s->body_size + record_max_size(w->L, rec);
+	kpi_status	status = writer_reserve(w, record_max_size(w->L, rec), msg);
 	uint8_t    *body;
 	uint8_t    *end;
 
-	if (need > w->limit)
-	{
-		size_t		limit = w->limit + w->limit / 2 > need ? w->limit + w->limit / 2 : need;
-		size_t		total = align8(limit) + w->area;
-
-		if (total > CUSTSET_MAX_SIZE)
-		{
-			limit = need;
-			total = align8(limit) + w->area;
-			if (total > CUSTSET_MAX_SIZE)
-				return too_large(msg);
-		}
-		s = w->mem->realloc(s, total, w->mem->ctx);
-		if (s == NULL)
-			return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for a customer set of %zu bytes.", total);
-		s->total_size = (uint32_t) total;
-		w->s = s;
-		w->limit = limit;
-	}
-	body = (uint8_t *) s + body_off(s);
-	end = encode_record(w->L, body + s->body_size, w->has_prev ? &w->prev : NULL, rec);
-	s->body_size = (uint32_t) (end - body);
-	s->nrecords++;
+	if (status != KPI_OK)
+		return status;
+	body = (uint8_t *) w->s + body_off(w->s);
+	end = encode_record(w->L, body + w->s->body_size, w->has_prev ? &w->prev : NULL, rec);
+	w->s->body_size = (uint32_t) (end - body);
+	w->s->nrecords++;
 	w->prev = *rec;
 	w->has_prev = true;
+	return KPI_OK;
+}
+
+static inline int
+int_rec_compare(int ncomp, const int_rec *a, const int_rec *b)
+{
+	if (a->k1 != b->k1 || ncomp == 1)
+		return (a->k1 > b->k1) - (a->k1 < b->k1);
+	return (a->k2 > b->k2) - (a->k2 < b->k2);
+}
+
+/*
+ * The merger loop for the two sources of one state of integer keys (its
+ * body and its sorted table records), as merger_next and writer_put do it
+ * but on int_recs: the consolidations and compactions of the sets that
+ * take most rows.  Sets m->status on corrupt bytes or an overflowing count.
+ */
+static kpi_status
+merge_int_state(body_writer *w, merger *m, kpi_msg *msg)
+{
+	const set_layout *L = &m->L;
+	rec_source *body = &m->src[0];
+	rec_source *table = m->nsrc > 1 ? &m->src[1] : NULL;
+	const uint8_t *p = body->p;
+	const uint8_t *slot = table != NULL && table->cur != NULL ? table->p - L->slot_size : NULL;
+	int_rec		b = {0, 0, 0},
+				t = {0, 0, 0},
+				prev = {0, 0, 0};
+	bool		has_b = body->cur != NULL,
+				has_t = slot != NULL;
+
+	if (body->corrupt)
+		m->status = KPI_ERR_BINARY;
+	if (has_b)
+		int_rec_of(body->cur, L->ncomp, &b);
+	if (w->has_prev)
+		int_rec_of(&w->prev, L->ncomp, &prev);
+	while (m->status == KPI_OK && (has_b || has_t))
+	{
+		int			c;
+		int_rec		r;
+		uint8_t    *out;
+		kpi_status	status;
+
+		if (has_t)
+		{
+			memcpy(&t.k1, slot, 8);
+			t.k2 = 0;
+			if (L->ncomp == 2)
+				memcpy(&t.k2, slot + 8, 8);
+			t.payload = 0;
+			if (L->payload != PAYLOAD_NONE)
+				memcpy(&t.payload, slot + L->payload_off, 8);
+		}
+		c = !has_t ? -1 : !has_b ? 1 : int_rec_compare(L->ncomp, &b, &t);
+		r = c <= 0 ? b : t;
+		if (c == 0 && merge_payload(L->payload, &r.payload, t.payload) != KPI_OK)
+			m->status = KPI_ERR_OVERFLOW;
+		if (c <= 0)
+		{
+			int_rec		next;
+
+			has_b = p != body->end;
+			if (has_b)
+			{
+				p = decode_int_record(L, p, body->end, &b, &next);
+				if (p == NULL)
+				{
+					m->status = KPI_ERR_BINARY;
+					break;
+				}
+				b = next;
+			}
+		}
+		if (c >= 0)
+		{
+			slot += L->slot_size;
+			has_t = slot != table->end;
+		}
+		status = writer_reserve(w, L->max_record, msg);
+		if (status != KPI_OK)
+			return status;
+		out = (uint8_t *) w->s + body_off(w->s) + w->s->body_size;
+		w->s->body_size += (uint32_t) (encode_int_record(L, out, w->has_prev ? &prev : NULL, &r) - out);
+		w->s->nrecords++;
+		prev = r;
+		w->has_prev = true;
+	}
+	if (w->has_prev)
+		record_of_int(L, &prev, &w->prev);
+	/* the merger's own walk has nothing left */
+	body->cur = NULL;
+	body->corrupt = false;
+	if (table != NULL)
+		table->cur = NULL;
 	return KPI_OK;
 }
 
@@ -1263,6 +1575,8 @@ merge_into_new(const set_layout *L, const custset *a, const custset *b, size_t a
 		status = writer_begin(&w, L, a, m.max_body, area, mem, msg);
 	if (status == KPI_OK)
 		writer_copy_prefix(&w, &m);
+	if (status == KPI_OK && b == NULL && L->int_keys)
+		status = merge_int_state(&w, &m, msg);
 	while (status == KPI_OK && merger_next(&m, &rec))
 		status = writer_put(&w, &rec, msg);
 	if (status == KPI_OK && m.status != KPI_OK)
@@ -1762,13 +2076,28 @@ custset_iter_begin(const custset *s, const kpi_allocator *mem, custset_iter **ou
 {
 	custset_iter *it = mem->alloc(sizeof(custset_iter), mem->ctx);
 	set_layout	L;
-	kpi_status	status;
+	kpi_status	status = KPI_OK;
 
 	if (it == NULL)
 		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory while reading a customer set.");
 	layout_of(s, &L);
 	merger_init(&it->m, &L, mem);
-	status = merger_add_state(&it->m, s, msg);
+	it->int_walk = L.int_keys;
+	it->copy = NULL;
+	it->has_prev = false;
+	if (it->int_walk)
+	{
+		/* the body is the set once the table is merged into it */
+		if (s->nappend > 0)
+			status = merge_into_new(&L, s, NULL, 0, mem, &it->copy, msg);
+		if (status == KPI_OK)
+		{
+			it->p = body_ptr(it->copy != NULL ? it->copy : s);
+			it->end = it->p + (it->copy != NULL ? it->copy : s)->body_size;
+		}
+	}
+	else
+		status = merger_add_state(&it->m, s, msg);
 	if (status != KPI_OK)
 	{
 		merger_free(&it->m);
@@ -1782,7 +2111,22 @@ custset_iter_begin(const custset *s, const kpi_allocator *mem, custset_iter **ou
 bool
 custset_iter_next(custset_iter *it, custset_record *rec)
 {
-	return merger_next(&it->m, rec);
+	int_rec		r;
+
+	if (!it->int_walk)
+		return merger_next(&it->m, rec);
+	if (it->m.status != KPI_OK || it->p == it->end)
+		return false;
+	it->p = decode_int_record(&it->m.L, it->p, it->end, it->has_prev ? &it->prev : NULL, &r);
+	if (it->p == NULL)
+	{
+		it->m.status = KPI_ERR_BINARY;
+		return false;
+	}
+	record_of_int(&it->m.L, &r, rec);
+	it->prev = r;
+	it->has_prev = true;
+	return true;
 }
 
 kpi_status
@@ -1792,6 +2136,8 @@ custset_iter_end(custset_iter *it, kpi_msg *msg)
 	const kpi_allocator *mem = it->m.mem;
 
 	merger_free(&it->m);
+	if (it->copy != NULL)
+		mem->free(it->copy, mem->ctx);
 	mem->free(it, mem->ctx);
 	return status;
 }
