@@ -495,22 +495,6 @@ period_arg(CallCache *cache, text *name)
 }
 
 /*
- * The first microsecond of the period with this index, clamped to int64
- * (the period after the last finite timestamp's).  Indexes of finite
- * timestamps are far from the int32 limits, so index + 1 is one too.
- */
-static Timestamp
-period_start(custset_period period, int32 index)
-{
-	int64		days = custset_period_first_day(period, index) - UNIX_DAYS_AT_PG_EPOCH;
-	Timestamp	start;
-
-	if (__builtin_mul_overflow(days, USECS_PER_DAY, &start))
-		return days < 0 ? PG_INT64_MIN : PG_INT64_MAX;
-	return start;
-}
-
-/*
  * The index of the period holding the finite timestamp at (microseconds
  * since 2000-01-01 of UTC for a timestamptz, of its own values for a
  * timestamp).  Rows that come in time order mostly fall into the period of
@@ -519,14 +503,10 @@ period_start(custset_period period, int32 index)
 static int32
 period_index(CallCache *cache, custset_period period, Timestamp at)
 {
-	int64		day;
-
 	if (period == cache->span_period && at >= cache->span_lower && at < cache->span_upper)
 		return cache->span_index;
-	day = at / USECS_PER_DAY - (at % USECS_PER_DAY < 0) + UNIX_DAYS_AT_PG_EPOCH;
-	cache->span_index = custset_period_of_day(period, (int32) day);
-	cache->span_lower = period_start(period, cache->span_index);
-	cache->span_upper = period_start(period, cache->span_index + 1);
+	cache->span_index = custset_period_of_usecs(period, at, UNIX_DAYS_AT_PG_EPOCH,
+												&cache->span_lower, &cache->span_upper);
 	cache->span_period = period;
 	return cache->span_index;
 }

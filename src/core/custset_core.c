@@ -1943,10 +1943,16 @@ add_record(custset **state, const custset_key *key, const custset_key *key2,
 	rec.key = *key;
 	rec.key2 = ncomp == 2 ? *key2 : (custset_key) {CUSTSET_KIND_NONE, 0, NULL, 0};
 	rec.payload = payload;
-	if (ncomp == 1 && kind_is_integer(L.kind[0]) && s->nrecords > 0 &&
-		key->value > s->last_key && (s->nappend == 0 || key->value > s->table_max))
+	if (ncomp == 1 && kind_is_integer(L.kind[0]) &&
+		(s->nrecords == 0 || key->value > s->last_key) &&
+		(s->nappend == 0 || key->value > s->table_max) &&
+		(s->nrecords > 0 || s->nappend >= table_capacity(s->nslots)))
 	{
-		/* ascending ids, and the gap is full: consolidation makes a larger one */
+		/*
+		 * An id above every key, and the gap is full (or there is no body
+		 * yet, and the table is full or missing): consolidation makes a
+		 * larger gap, and the id goes there.
+		 */
 		status = consolidate(state, s, &L, 0, mem, msg);
 		if (status != KPI_OK)
 			return status;

@@ -438,6 +438,33 @@ custset_period_first_day(custset_period period, int32_t index)
 	}
 }
 
+#define USECS_PER_DAY INT64_C(86400000000)
+
+/* The first microsecond of period index after epoch_day, clamped to int64. */
+static int64_t
+period_start_usecs(custset_period period, int32_t index, int32_t epoch_day)
+{
+	int64_t		days = custset_period_first_day(period, index) - epoch_day;
+	int64_t		usecs;
+
+	if (__builtin_mul_overflow(days, USECS_PER_DAY, &usecs))
+		return days < 0 ? INT64_MIN : INT64_MAX;
+	return usecs;
+}
+
+int32_t
+custset_period_of_usecs(custset_period period, int64_t usecs, int32_t epoch_day,
+						int64_t *lower, int64_t *upper)
+{
+	int32_t		index = custset_period_of_day(period,
+											  (int32_t) (floor_div(usecs, USECS_PER_DAY) + epoch_day));
+
+	/* index + 1 cannot overflow: days in int32 have periods far within */
+	*lower = period_start_usecs(period, index, epoch_day);
+	*upper = period_start_usecs(period, index + 1, epoch_day);
+	return index;
+}
+
 /* ------------------------------------------------------------ SQL state types */
 
 /* The set type and extra bytes of each SQL state type. */
@@ -587,6 +614,7 @@ parse_with_extra(custset_state which, const char *text, const kpi_allocator *mem
 	{
 		if (*out != NULL)
 			mem->free(*out, mem->ctx);
+		*out = NULL;
 		return status;
 	}
 	if (which == CUSTSET_STATE_COHORT)

@@ -170,6 +170,18 @@ extern int32_t custset_period_of_day(custset_period period, int32_t day);
 /* First day (days since 1970-01-01) of the period with this index. */
 extern int64_t custset_period_first_day(custset_period period, int32_t index);
 
+/*
+ * The index of the period holding the instant usecs microseconds after
+ * 00:00 of day epoch_day (days since 1970-01-01): a timestamptz's periods
+ * are those of UTC, a timestamp's those of its own values.  *lower and
+ * *upper get the period's bounds [lower, upper) in the same unit, clamped
+ * to int64, so that later instants of the same period need no conversion.
+ * The instant's day must fit in int32, as every PostgreSQL timestamp's
+ * does.
+ */
+extern int32_t custset_period_of_usecs(custset_period period, int64_t usecs, int32_t epoch_day,
+									   int64_t *lower, int64_t *upper);
+
 /* ---- the SQL state types ---- */
 
 /*
