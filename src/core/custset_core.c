@@ -393,6 +393,30 @@ encode_int_record(const set_layout *L, uint8_t *p, const int_rec *prev, const in
 	return encode_payload(L->payload, p, r->payload);
 }
 
+/*
+ * Decodes an integer key at p: with prev, a distance from *prev (in
+ * *distance) that keeps the key within int64, else a zigzag value.
+ * Returns NULL on malformed bytes.
+ */
+static inline __attribute__((always_inline)) const uint8_t *
+decode_int_key(const uint8_t *p, const uint8_t *end, const int64_t *prev, int64_t *key,
+			   uint64_t *distance)
+{
+	uint64_t	u;
+
+	p = kpi_varint_get(p, end, &u);
+	if (p == NULL)
+		return NULL;
+	*distance = u;
+	if (prev == NULL)
+		*key = unzigzag(u);
+	else if (u > (uint64_t) INT64_MAX - (uint64_t) *prev)
+		return NULL;
+	else
+		*key = (int64_t) ((uint64_t) *prev + u);
+	return p;
+}
+
 /* Decodes a payload at p: flags 1..3, a count 1..INT64_MAX; NULL if bad. */
 static inline const uint8_t *
 decode_payload(payload_kind pk, const uint8_t *p, const uint8_t *end, uint64_t *payload)
@@ -422,35 +446,20 @@ static inline __attribute__((always_inline)) const uint8_t *
 decode_int_record(const set_layout *L, const uint8_t *p, const uint8_t *end, const int_rec *prev,
 				  int_rec *out)
 {
-	uint64_t	u;
-	bool		same = false;
+	uint64_t	distance;
+	bool		same;
 
-	p = kpi_varint_get(p, end, &u);
-	if (p == NULL)
+	p = decode_int_key(p, end, prev != NULL ? &prev->k1 : NULL, &out->k1, &distance);
+	if (p == NULL || (prev != NULL && distance == 0 && L->ncomp == 1))
 		return NULL;
-	if (prev == NULL)
-		out->k1 = unzigzag(u);
-	else
-	{
-		/* the key must stay within int64: prev + u <= INT64_MAX */
-		if (u > (uint64_t) INT64_MAX - (uint64_t) prev->k1 || (u == 0 && L->ncomp == 1))
-			return NULL;
-		out->k1 = (int64_t) ((uint64_t) prev->k1 + u);
-		same = u == 0;
-	}
+	same = prev != NULL && distance == 0;
 	out->k2 = 0;
 	if (L->ncomp == 2)
 	{
 		/* the second key is a distance only after the same first key */
-		p = kpi_varint_get(p, end, &u);
-		if (p == NULL)
+		p = decode_int_key(p, end, same ? &prev->k2 : NULL, &out->k2, &distance);
+		if (p == NULL || (same && distance == 0))
 			return NULL;
-		if (!same)
-			out->k2 = unzigzag(u);
-		else if (u == 0 || u > (uint64_t) INT64_MAX - (uint64_t) prev->k2)
-			return NULL;
-		else
-			out->k2 = (int64_t) ((uint64_t) prev->k2 + u);
 		if (L->type == CUSTSET_COHORT && (out->k2 < INT32_MIN || out->k2 > INT32_MAX))
 			return NULL;
 	}
@@ -512,21 +521,11 @@ decode_key(custset_kind kind, const uint8_t *p, const uint8_t *end,
 	*order = 1;
 	if (kind_is_integer(kind))
 	{
-		uint64_t	u;
+		uint64_t	distance;
 
-		p = kpi_varint_get(p, end, &u);
-		if (p == NULL)
-			return NULL;
-		if (prev == NULL)
-			k->value = unzigzag(u);
-		else
-		{
-			/* the key must stay within int64: prev + u <= INT64_MAX */
-			if (u > (uint64_t) INT64_MAX - (uint64_t) prev->value)
-				return NULL;
-			k->value = (int64_t) ((uint64_t) prev->value + u);
-			*order = u > 0;
-		}
+		p = decode_int_key(p, end, prev != NULL ? &prev->value : NULL, &k->value, &distance);
+		if (prev != NULL)
+			*order = distance > 0;
 		return p;
 	}
 	if (kind == CUSTSET_KIND_UUID)

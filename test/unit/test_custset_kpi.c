@@ -743,6 +743,25 @@ test_state_garbage(void)
 	printf("# state garbage: %d of 6000 mutated encodings were still valid states\n", accepted);
 }
 
+/*
+ * Merges src into *dst (freeing the buffer it replaces) and checks the
+ * text of the result.
+ */
+static void
+check_merged(custset_state which, custset **dst, const custset *src, const char *want,
+			 const char *what)
+{
+	custset    *old = *dst;
+	kpi_status	st = custset_state_merge(which, dst, src, MEM, NULL);
+	char	   *t;
+
+	if (*dst != old)
+		release(old);
+	t = st == KPI_OK ? state_text(which, *dst) : NULL;
+	CHECK(t != NULL && strcmp(t, want) == 0, what);
+	release(t);
+}
+
 /* The merge rules of custset_state_merge beyond the set union. */
 static void
 test_state_merge(void)
@@ -755,7 +774,6 @@ test_state_merge(void)
 			   *empty_rows = new_state(CUSTSET_STATE_REPEAT, CUSTSET_ORDER_COUNT);
 	custset    *lines_a = NULL,
 			   *lines_b = NULL;
-	char	   *t = NULL;
 	bool		ok = true;
 
 	ok &= custset_state_parse(CUSTSET_STATE_COHORT, "(v:1,period:month,set:(kind:int8,n:1,customers:[7=[24300]]))",
@@ -778,24 +796,18 @@ test_state_merge(void)
 
 	CHECK(custset_state_merge(CUSTSET_STATE_COHORT, &month, week, MEM, NULL) == KPI_ERR_MISMATCH,
 		  "state merge: cohorts by month and by week do not combine");
-	STEP(&empty, custset_state_merge(CUSTSET_STATE_COHORT, &empty, week, MEM, NULL));
-	t = state_text(CUSTSET_STATE_COHORT, empty);
-	CHECK(ok && t != NULL && strcmp(t, "(v:1,period:week,set:(kind:int8,n:1,customers:[7=[2900]]))") == 0,
-		  "state merge: an empty cohort state takes the other's period");
-	release(t);
+	check_merged(CUSTSET_STATE_COHORT, &empty, week,
+				 "(v:1,period:week,set:(kind:int8,n:1,customers:[7=[2900]]))",
+				 "state merge: an empty cohort state takes the other's period");
 	CHECK(custset_state_merge(CUSTSET_STATE_REPEAT, &rows, orders, MEM, NULL) == KPI_ERR_MISMATCH,
 		  "state merge: rows per customer and orders per customer do not combine");
-	STEP(&empty_rows, custset_state_merge(CUSTSET_STATE_REPEAT, &empty_rows, orders, MEM, NULL));
-	t = state_text(CUSTSET_STATE_REPEAT, empty_rows);
-	CHECK(ok && t != NULL && strcmp(t, "(v:1,kind:int8,order_kind:int8,n:1,customers:[7=[1,2]])") == 0,
-		  "state merge: an empty repeat state takes the other's set type");
-	release(t);
-	STEP(&lines_a, custset_state_merge(CUSTSET_STATE_AOV_LINES, &lines_a, lines_b, MEM, NULL));
-	t = state_text(CUSTSET_STATE_AOV_LINES, lines_a);
-	CHECK(ok && t != NULL && strcmp(t, "(v:1,amounts:(v:1,kind:numeric,n:3,sum:3.75,max_scale_count:1,"
-									"nan:0,pinf:0,ninf:0),orders:(kind:int8,n:1,orders:[10]))") == 0,
-		  "state merge: line amounts add up, their orders unite");
-	release(t);
+	check_merged(CUSTSET_STATE_REPEAT, &empty_rows, orders,
+				 "(v:1,kind:int8,order_kind:int8,n:1,customers:[7=[1,2]])",
+				 "state merge: an empty repeat state takes the other's set type");
+	check_merged(CUSTSET_STATE_AOV_LINES, &lines_a, lines_b,
+				 "(v:1,amounts:(v:1,kind:numeric,n:3,sum:3.75,max_scale_count:1,nan:0,pinf:0,ninf:0),"
+				 "orders:(kind:int8,n:1,orders:[10]))",
+				 "state merge: line amounts add up, their orders unite");
 	release(month);
 	release(week);
 	release(empty);
