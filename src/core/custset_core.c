@@ -34,7 +34,7 @@
 #define TABLE_CAP_BYTES ((size_t) 16 << 20)
 
 #define MAX_SLOT_SIZE 40
-#define MAX_SOURCES 4
+#define MAX_SOURCES 6
 
 typedef enum payload_kind
 {
@@ -86,7 +86,8 @@ typedef struct merger
 	rec_source	src[MAX_SOURCES];
 	int			nsrc;
 	kpi_status	status;
-	uint8_t    *scratch[MAX_SOURCES / 2];	/* sorted copies of hash tables */
+	uint8_t    *scratch[2];		/* sorted copies of hash tables */
+	int			nscratch;
 	size_t		max_body;		/* body bytes the sources take on their own */
 	const kpi_allocator *mem;
 } merger;
@@ -1166,6 +1167,7 @@ merger_init(merger *m, const set_layout *L, const kpi_allocator *mem)
 	m->nsrc = 0;
 	m->status = KPI_OK;
 	m->scratch[0] = m->scratch[1] = NULL;
+	m->nscratch = 0;
 	m->max_body = 0;
 	m->mem = mem;
 }
@@ -1201,12 +1203,18 @@ merger_add_state(merger *m, const custset *s, kpi_msg *msg)
 
 	merger_add_source(m, true, body_ptr(s), body_ptr(s) + s->body_size, NULL);
 	m->max_body += s->body_size;
+	if (s->run_size > 0)
+	{
+		merger_add_source(m, true, body_ptr(s) + s->body_size,
+						  body_ptr(s) + s->body_size + s->run_size, NULL);
+		m->max_body += s->run_size;
+	}
 	if (s->nappend == 0)
 		return KPI_OK;
 	copy = m->mem->alloc((size_t) s->nappend * L->slot_size, m->mem->ctx);
 	if (copy == NULL)
 		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory while sorting a customer set.");
-	m->scratch[m->nsrc / 2] = copy;
+	m->scratch[m->nscratch] = copy;
 	dst = copy;
 	for (size_t i = 0; i < s->nslots; i++)
 		if (slot_used(bitmap, i))
@@ -1232,7 +1240,7 @@ merger_add_state(merger *m, const custset *s, kpi_msg *msg)
 			return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory while sorting a customer set.");
 		sorted = int_slot_sort(L, copy, twin, s->nappend);
 		m->mem->free(sorted == copy ? twin : copy, m->mem->ctx);
-		m->scratch[m->nsrc / 2] = copy = sorted;
+		m->scratch[m->nscratch] = copy = sorted;
 		dst = sorted + (size_t) s->nappend * L->slot_size;
 	}
 	else
@@ -1243,6 +1251,7 @@ merger_add_state(merger *m, const custset *s, kpi_msg *msg)
 			depth += 2;
 		slot_sort(L, copy, s->nappend, (const uint8_t *) s, depth);
 	}
+	m->nscratch++;
 	merger_add_source(m, false, copy, dst, (const uint8_t *) s);
 	return KPI_OK;
 }
@@ -1250,7 +1259,7 @@ merger_add_state(merger *m, const custset *s, kpi_msg *msg)
 static void
 merger_free(merger *m)
 {
-	for (int i = 0; i < MAX_SOURCES / 2; i++)
+	for (int i = 0; i < 2; i++)
 		if (m->scratch[i] != NULL)
 			m->mem->free(m->scratch[i], m->mem->ctx);
 }
@@ -1380,6 +1389,9 @@ writer_begin(body_writer *w, const set_layout *L, const custset *like, size_t bo
 	w->s->nbody_adds = 0;
 	w->s->last_key = 0;
 	w->s->table_max = 0;
+	w->s->run_size = 0;
+	w->s->run_nrecords = 0;
+	w->s->run_last_key = 0;
 	w->L = L;
 	w->limit = limit;
 	w->area = area;
@@ -1443,74 +1455,89 @@ int_rec_compare(int ncomp, const int_rec *a, const int_rec *b)
 	return (a->k2 > b->k2) - (a->k2 < b->k2);
 }
 
+/* One source of merge_int_state: encoded records (a body, a run), or slots. */
+typedef struct int_stream
+{
+	bool		encoded;
+	const uint8_t *p;			/* encoded: the next record; slots: the next slot */
+	const uint8_t *end;
+	int_rec		cur;
+	bool		has;			/* cur is valid */
+} int_stream;
+
+/*
+ * Moves s to its next record; false on malformed bytes.  An encoded
+ * record is a distance from the stream's record before.
+ */
+static inline __attribute__((always_inline)) bool
+int_stream_next(const set_layout *L, int_stream *s)
+{
+	int_rec		next;
+
+	s->has = s->p != s->end;
+	if (!s->has)
+		return true;
+	if (!s->encoded)
+	{
+		memcpy(&s->cur.k1, s->p, 8);
+		s->cur.k2 = 0;
+		if (L->ncomp == 2)
+			memcpy(&s->cur.k2, s->p + 8, 8);
+		s->cur.payload = 0;
+		if (L->payload != PAYLOAD_NONE)
+			memcpy(&s->cur.payload, s->p + L->payload_off, 8);
+		s->p += L->slot_size;
+		return true;
+	}
+	s->p = decode_int_record(L, s->p, s->end, &s->cur, &next);
+	s->cur = next;
+	return s->p != NULL;
+}
+
 /*
  * The merger loop for the two sources of one state of integer keys (its
- * body and its sorted table records), as merger_next and writer_put do it
- * but on int_recs: the consolidations and compactions of the sets that
- * take most rows.  Sets m->status on corrupt bytes or an overflowing count.
+ * body, and its sorted table records or its run), as merger_next and
+ * writer_put do it but on int_recs: the consolidations and compactions of
+ * the sets that take most rows.  Sets m->status on corrupt bytes or an
+ * overflowing count.
  */
 static kpi_status
 merge_int_state(body_writer *w, merger *m, kpi_msg *msg)
 {
 	const set_layout *L = &m->L;
-	rec_source *body = &m->src[0];
-	rec_source *table = m->nsrc > 1 ? &m->src[1] : NULL;
-	const uint8_t *p = body->p;
-	const uint8_t *slot = table != NULL && table->cur != NULL ? table->p - L->slot_size : NULL;
-	int_rec		b = {0, 0, 0},
-				t = {0, 0, 0},
-				prev = {0, 0, 0};
-	bool		has_b = body->cur != NULL,
-				has_t = slot != NULL;
+	int_stream	st[2];
+	int_rec		prev = {0, 0, 0};
 
-	if (body->corrupt)
-		m->status = KPI_ERR_BINARY;
-	if (has_b)
-		int_rec_of(body->cur, L->ncomp, &b);
+	for (int i = 0; i < 2; i++)
+	{
+		rec_source *src = &m->src[i];
+
+		/* the merger's sources stand on their current record */
+		st[i].encoded = src->is_body;
+		st[i].has = src->cur != NULL;
+		st[i].p = src->p;
+		st[i].end = src->end;
+		if (st[i].has)
+			int_rec_of(src->cur, L->ncomp, &st[i].cur);
+		if (src->corrupt)
+			m->status = KPI_ERR_BINARY;
+	}
 	if (w->has_prev)
 		int_rec_of(&w->prev, L->ncomp, &prev);
-	while (m->status == KPI_OK && (has_b || has_t))
+	while (m->status == KPI_OK && (st[0].has || st[1].has))
 	{
-		int			c;
-		int_rec		r;
+		int			c = !st[1].has ? -1 : !st[0].has ? 1 :
+			int_rec_compare(L->ncomp, &st[0].cur, &st[1].cur);
+		int_rec		r = c <= 0 ? st[0].cur : st[1].cur;
 		uint8_t    *out;
 		kpi_status	status;
 
-		if (has_t)
-		{
-			memcpy(&t.k1, slot, 8);
-			t.k2 = 0;
-			if (L->ncomp == 2)
-				memcpy(&t.k2, slot + 8, 8);
-			t.payload = 0;
-			if (L->payload != PAYLOAD_NONE)
-				memcpy(&t.payload, slot + L->payload_off, 8);
-		}
-		c = !has_t ? -1 : !has_b ? 1 : int_rec_compare(L->ncomp, &b, &t);
-		r = c <= 0 ? b : t;
-		if (c == 0 && merge_payload(L->payload, &r.payload, t.payload) != KPI_OK)
+		if (c == 0 && merge_payload(L->payload, &r.payload, st[1].cur.payload) != KPI_OK)
 			m->status = KPI_ERR_OVERFLOW;
-		if (c <= 0)
-		{
-			int_rec		next;
-
-			has_b = p != body->end;
-			if (has_b)
-			{
-				p = decode_int_record(L, p, body->end, &b, &next);
-				if (p == NULL)
-				{
-					m->status = KPI_ERR_BINARY;
-					break;
-				}
-				b = next;
-			}
-		}
-		if (c >= 0)
-		{
-			slot += L->slot_size;
-			has_t = slot != table->end;
-		}
+		if ((c <= 0 && !int_stream_next(L, &st[0])) || (c >= 0 && !int_stream_next(L, &st[1])))
+			m->status = KPI_ERR_BINARY;
+		if (m->status != KPI_OK)
+			break;
 		status = writer_reserve(w, L->max_record, msg);
 		if (status != KPI_OK)
 			return status;
@@ -1523,10 +1550,11 @@ merge_int_state(body_writer *w, merger *m, kpi_msg *msg)
 	if (w->has_prev)
 		record_of_int(L, &prev, &w->prev);
 	/* the merger's own walk has nothing left */
-	body->cur = NULL;
-	body->corrupt = false;
-	if (table != NULL)
-		table->cur = NULL;
+	for (int i = 0; i < 2; i++)
+	{
+		m->src[i].cur = NULL;
+		m->src[i].corrupt = false;
+	}
 	return KPI_OK;
 }
 
@@ -1574,7 +1602,7 @@ merge_into_new(const set_layout *L, const custset *a, const custset *b, size_t a
 		status = writer_begin(&w, L, a, m.max_body, area, mem, msg);
 	if (status == KPI_OK)
 		writer_copy_prefix(&w, &m);
-	if (status == KPI_OK && b == NULL && L->int_keys)
+	if (status == KPI_OK && L->int_keys && m.nsrc == 2)
 		status = merge_int_state(&w, &m, msg);
 	while (status == KPI_OK && merger_next(&m, &rec))
 		status = writer_put(&w, &rec, msg);
@@ -1676,12 +1704,12 @@ consolidate(custset **sp, const custset *keep, const set_layout *L, size_t heap,
 	bool		appending = s->nbody_adds > 0 && s->nappend == 0;
 	size_t		gap = append_gap(s);
 	size_t		nslots = appending ? TABLE_MIN_SLOTS :
-		table_slots(L, (size_t) s->nrecords + s->nappend, s->nslots, false);
+		table_slots(L, (size_t) s->nrecords + s->run_nrecords + s->nappend, s->nslots, false);
 	size_t		area = gap + table_area(L, s, nslots, heap);
 	bool		repeats;
 	kpi_status	status;
 
-	if (s->nappend == 0)
+	if (s->nappend == 0 && s->run_size == 0)
 		status = copy_body(L, s, area, mem, &fresh, msg);
 	else
 		status = merge_into_new(L, s, NULL, area, mem, &fresh, msg);
@@ -1690,7 +1718,9 @@ consolidate(custset **sp, const custset *keep, const set_layout *L, size_t heap,
 	if (!appending)
 	{
 		/* fewer than half of the table's records were new */
-		repeats = 2 * ((size_t) fresh->nrecords - s->nrecords) < s->nappend;
+		size_t		before = (size_t) s->nrecords + s->run_nrecords;
+
+		repeats = 2 * (fresh->nrecords > before ? fresh->nrecords - before : 0) < s->nappend;
 		nslots = table_slots(L, fresh->nrecords, s->nslots, repeats);
 	}
 	area = gap + table_area(L, fresh, nslots, heap);
@@ -1725,25 +1755,54 @@ consolidate(custset **sp, const custset *keep, const set_layout *L, size_t heap,
 }
 
 /*
- * Appends the record of integer key k and payload, k larger than every key
- * of the one-key set s, to the body when the gap before the table has
- * room; false otherwise.
+ * Appends the record of integer key k and payload to one of the ascending
+ * streams of the one-key set s in the gap, the body or the run after it
+ * (to_run), when the gap has room: a distance from the stream's last key,
+ * or the zigzag value of its first record.  A body with a run after it
+ * takes no more records.  False when there is no room.
  */
 static inline bool
-body_append(custset *s, payload_kind pk, int64_t k, uint64_t payload)
+gap_append(custset *s, bool to_run, payload_kind pk, int64_t k, uint64_t payload)
 {
-	uint8_t    *body = (uint8_t *) s + body_off(s);
-	uint8_t    *p = body + s->body_size;
+	uint32_t   *size = to_run ? &s->run_size : &s->body_size;
+	uint32_t   *count = to_run ? &s->run_nrecords : &s->nrecords;
+	int64_t    *last = to_run ? &s->run_last_key : &s->last_key;
+	uint8_t    *start = (uint8_t *) s + body_off(s) + (to_run ? s->body_size : 0);
+	uint8_t    *p = start + *size;
 
-	if (s->nslots == 0 || body_off(s) + s->body_size + int_max_record(pk) > slots_off(s))
+	if (s->nslots == 0 || (!to_run && s->run_size > 0) ||
+		body_off(s) + s->body_size + s->run_size + int_max_record(pk) > slots_off(s))
 		return false;
-	p = kpi_varint_put(p, s->nrecords > 0 ? (uint64_t) k - (uint64_t) s->last_key : zigzag(k));
+	p = kpi_varint_put(p, *count > 0 ? (uint64_t) k - (uint64_t) *last : zigzag(k));
 	p = encode_payload(pk, p, payload);
-	s->body_size = (uint32_t) (p - body);
-	s->nrecords++;
+	*size = (uint32_t) (p - start);
+	(*count)++;
 	s->nbody_adds++;
-	s->last_key = k;
+	*last = k;
 	return true;
+}
+
+/* Where a record of a one-key set of integer keys can go besides the table. */
+typedef enum gap_use
+{
+	GAP_NONE,
+	GAP_BODY,					/* appended to the body: above every key */
+	GAP_RUN						/* appended to the run (see "run") */
+} gap_use;
+
+static inline gap_use
+gap_for(const custset *s, payload_kind pk, int64_t k)
+{
+	if (s->nrecords == 0)
+		return s->nappend == 0 ? GAP_BODY : GAP_NONE;
+	if (s->run_size > 0)
+		return k > s->run_last_key ? GAP_RUN : GAP_NONE;
+	if (k > s->last_key && (s->nappend == 0 || k > s->table_max))
+		return GAP_BODY;
+	/* order ids that start again below the body's: a second ascending run */
+	if (pk == PAYLOAD_NONE && s->kind == CUSTSET_KIND_INT && s->nappend == 0 && k < s->last_key)
+		return GAP_RUN;
+	return GAP_NONE;
 }
 
 /*
@@ -1820,13 +1879,13 @@ custset_create(custset_type type, size_t extra_size, const kpi_allocator *mem,
 bool
 custset_is_empty(const custset *s)
 {
-	return s->nrecords == 0 && s->nappend == 0;
+	return s->nrecords == 0 && s->run_nrecords == 0 && s->nappend == 0;
 }
 
 bool
-custset_table_is_empty(const custset *s)
+custset_all_in_body(const custset *s)
 {
-	return s->nappend == 0;
+	return s->nappend == 0 && s->run_size == 0;
 }
 
 bool
@@ -1878,12 +1937,16 @@ add_int_record(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, u
 
 	if (ncomp == 1 && s->nrecords > 0)
 	{
-		/* the id of the body's last record again (the next line of an order) */
-		if (pk == PAYLOAD_NONE && k1 == s->last_key)
+		gap_use		g;
+
+		/* the last id of the body or the run again (the next line of an order) */
+		if (pk == PAYLOAD_NONE &&
+			(k1 == s->last_key || (s->run_size > 0 && k1 == s->run_last_key)))
 			return true;
-		/* ascending integer ids: see "gap" in custset_core.h */
-		if (k1 > s->last_key && (s->nappend == 0 || k1 > s->table_max))
-			return body_append(s, pk, k1, payload);
+		/* ascending integer ids: see "gap" and "run" in custset_core.h */
+		g = gap_for(s, pk, k1);
+		if (g != GAP_NONE)
+			return gap_append(s, g == GAP_RUN, pk, k1, payload);
 	}
 	if (s->nslots == 0)
 		return false;
@@ -1943,19 +2006,22 @@ add_record(custset **state, const custset_key *key, const custset_key *key2,
 	rec.key2 = ncomp == 2 ? *key2 : (custset_key) {CUSTSET_KIND_NONE, 0, NULL, 0};
 	rec.payload = payload;
 	if (ncomp == 1 && kind_is_integer(L.kind[0]) &&
-		(s->nrecords == 0 || key->value > s->last_key) &&
-		(s->nappend == 0 || key->value > s->table_max) &&
-		(s->nrecords > 0 || s->nappend >= table_capacity(s->nslots)))
+		(gap_for(s, pk, key->value) != GAP_NONE ||
+		 (s->nrecords == 0 && (s->nappend == 0 || key->value > s->table_max) &&
+		  s->nappend >= table_capacity(s->nslots))))
 	{
 		/*
-		 * An id above every key, and the gap is full (or there is no body
-		 * yet, and the table is full or missing): consolidation makes a
-		 * larger gap, and the id goes there.
+		 * An id for the body or the run, and the gap is full (or there is
+		 * no body yet, and the table is full or missing): consolidation
+		 * makes a larger gap, and the id goes there.
 		 */
+		gap_use		g;
+
 		status = consolidate(state, s, &L, 0, mem, msg);
 		if (status != KPI_OK)
 			return status;
-		if (body_append(*state, pk, key->value, payload))
+		g = gap_for(*state, pk, key->value);
+		if (g != GAP_NONE && gap_append(*state, g == GAP_RUN, pk, key->value, payload))
 			return KPI_OK;
 	}
 	/* s is the caller's buffer: never freed here, whatever replaces it */
@@ -2008,8 +2074,8 @@ custset_merge(custset **dst, const custset *src, const kpi_allocator *mem, kpi_m
 {
 	custset    *d = *dst;
 	set_layout	L;
-	size_t		nsrc = (size_t) src->nrecords + src->nappend;
-	size_t		ndst = (size_t) d->nrecords + d->nappend;
+	size_t		nsrc = (size_t) src->nrecords + src->run_nrecords + src->nappend;
+	size_t		ndst = (size_t) d->nrecords + d->run_nrecords + d->nappend;
 	kpi_status	status;
 
 	if (d->type != src->type)
@@ -2092,8 +2158,8 @@ custset_iter_begin(const custset *s, const kpi_allocator *mem, custset_iter **ou
 	it->has_prev = false;
 	if (it->int_walk)
 	{
-		/* the body is the set once the table is merged into it */
-		if (s->nappend > 0)
+		/* the body is the set once the run and the table are merged into it */
+		if (!custset_all_in_body(s))
 			status = merge_into_new(&L, s, NULL, 0, mem, &it->copy, msg);
 		if (status == KPI_OK)
 		{

@@ -26,7 +26,7 @@
  * PostgreSQL it follows the KpiStateHeader (src/kpi.h), which carries the
  * version byte, and every buffer comes from the glue's state allocator:
  *
- *	 [header 56 B][extra][sorted body] gap [hash table][bitmap] free [heap]
+ *	 [header 72 B][extra][sorted body][run] gap [hash table][bitmap] free [heap]
  *
  * - extra: extra_size opaque bytes for the glue (the line-level AOV keeps
  *	 its aov_core there); copied on growth, never interpreted.
@@ -45,6 +45,14 @@
  *	 how ascending ids (order ids, new customers) arrive: they cost a
  *	 varint write, no hash table slot and no sort.  An order id equal to
  *	 the body's last (the next line of the same order) costs nothing.
+ * - run: a second ascending run of order ids (CUSTSET_ORDERS, integer
+ *	 keys), encoded like a body of its own right after the body.  An order
+ *	 id below the body's last one, while the table is empty, opens it; ids
+ *	 above its last one are appended to it until the next consolidation,
+ *	 and repeating its last one costs nothing.  That is how a table comes
+ *	 in two ascending runs: a sequential scan that starts in the middle of
+ *	 the table (PostgreSQL's synchronized scans) wraps around to its start.
+ *	 A run may repeat keys of the body; consolidation merges them.
  * When the table is full, its records are sorted and merged with the body
  * into a new body followed by an empty table that can take a quarter of the
  * records again (about 5 bytes per integer customer) or, when most table
@@ -163,6 +171,9 @@ typedef struct custset
 								 * table was made */
 	int64_t		last_key;		/* integer first keys: the body's last one */
 	int64_t		table_max;		/* integer first keys: the table's largest */
+	uint32_t	run_size;		/* bytes of the run after the body */
+	uint32_t	run_nrecords;	/* records in the run */
+	int64_t		run_last_key;	/* the run's last key */
 } custset;
 
 typedef struct custset_iter custset_iter;
@@ -230,15 +241,15 @@ extern kpi_status custset_add(custset **state, const custset_key *key,
 
 /*
  * True when key is the integer key of the last record of the sorted body
- * of a one-key set, which the set holds already: lines of an order come
- * one after the other, with ascending order ids (see "gap" above).
+ * or of the run of a one-key set, which the set holds already: lines of an
+ * order come one after the other (see "gap" and "run" above).
  */
 static inline bool
 custset_is_last_key(const custset *s, const custset_key *key)
 {
 	return key->kind == (custset_kind) s->kind && s->nrecords > 0 &&
 		(key->kind == CUSTSET_KIND_INT || key->kind == CUSTSET_KIND_HASH) &&
-		key->value == s->last_key;
+		(key->value == s->last_key || (s->run_size > 0 && key->value == s->run_last_key));
 }
 
 /*
@@ -260,10 +271,10 @@ extern kpi_status custset_compact(const custset *s, const kpi_allocator *mem,
 								  custset **out, kpi_msg *msg);
 
 /*
- * True when every record is in the sorted body (none in the hash table):
- * then nrecords counts the distinct records.
+ * True when every record is in the sorted body (none in the run or the
+ * hash table): then nrecords counts the distinct records.
  */
-extern bool custset_table_is_empty(const custset *s);
+extern bool custset_all_in_body(const custset *s);
 
 /* True when the state holds no record. */
 extern bool custset_is_empty(const custset *s);

@@ -310,7 +310,7 @@ custset_orders_count(const custset *s, const kpi_allocator *mem, int64_t *count,
 	if (status != KPI_OK)
 		return status;
 	*count = 0;
-	if (custset_table_is_empty(s))
+	if (custset_all_in_body(s))
 	{
 		/* the body's records are distinct: ascending ids never leave it */
 		*count = s->nrecords;

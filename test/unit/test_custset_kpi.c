@@ -887,7 +887,7 @@ test_ascending_orders(void)
 		STEP(&asc, custset_orders_add(&asc, &k, MEM, NULL));
 		/* the first ids fill the table up to the first consolidation */
 		if (has_body)
-			table_empty &= custset_table_is_empty(asc);
+			table_empty &= custset_all_in_body(asc);
 		if (same_id)
 			repeat_free &= asc->body_size == before;
 	}
@@ -1011,6 +1011,84 @@ test_ascending_mixed(void)
 	CHECK(appended, "ascending ids mixed with late ones: ids above all others go to the body");
 	CHECK(same, "ascending ids mixed with late ones: the set equals the one built in key order "
 		  "(orders, retention flags, row counts; INT64_MIN to INT64_MAX)");
+}
+
+/*
+ * Order lines read by a scan that starts in the middle of the table and
+ * wraps around (PostgreSQL's synchronized scans), or in a few ascending
+ * stretches: the ids of each stretch after the first go to the run, not
+ * to the table; the set, its count and its union with another such set
+ * equal the sets built in order.
+ */
+static void
+test_ascending_runs(void)
+{
+	enum
+	{
+		NORDERS = 30000
+	};
+	int64_t    *lines = MEM->alloc(NORDERS * 4 * sizeof(int64_t), MEM->ctx);
+	custset    *sets[2] = {NULL, NULL},
+			   *sorted = NULL;
+	bool		ok = true,
+				no_table = true,
+				ran = false,
+				counts_ok = true;
+	size_t		n = 0;
+
+	/* orders 1..NORDERS, 1 to 4 lines each */
+	for (int64_t id = 1; id <= NORDERS; id++)
+		for (int k = 1 + unit_rand_below(4); k > 0; k--)
+			lines[n++] = id;
+	for (int v = 0; v < 2; v++)
+	{
+		/* v = 0: the scan starts at 40 %; v = 1: stretches of 10 % in a shuffled order */
+		uint8_t    *seen = MEM->alloc(NORDERS + 1, MEM->ctx);
+		int64_t		distinct = 0;
+		int			nstretch = v == 0 ? 2 : 10;
+
+		memset(seen, 0, NORDERS + 1);
+		ok &= custset_create(CUSTSET_ORDERS, 0, MEM, &sets[v], NULL) == KPI_OK;
+		for (int i = 0; ok && i < nstretch; i++)
+		{
+			size_t		from = v == 0 ? (i == 0 ? n * 2 / 5 : 0) : n * (size_t) ((i * 7) % 10) / 10;
+			size_t		to = v == 0 ? (i == 0 ? n : n * 2 / 5) : from + n / 10;
+
+			for (size_t j = from; ok && j < to; j++)
+			{
+				custset_key k = custset_key_int(lines[j]);
+				int64_t		count = 0;
+
+				STEP(&sets[v], custset_orders_add(&sets[v], &k, MEM, NULL));
+				ran |= sets[v]->run_size > 0;
+				if (v == 0)
+					no_table &= sets[v]->nappend == 0;
+				distinct += !seen[lines[j]];
+				seen[lines[j]] = 1;
+				if (j % 4001 == 0)
+					counts_ok &= custset_orders_count(sets[v], MEM, &count, NULL) == KPI_OK &&
+						count == distinct;
+			}
+		}
+		release(seen);
+	}
+	ok &= custset_create(CUSTSET_ORDERS, 0, MEM, &sorted, NULL) == KPI_OK;
+	for (size_t j = 0; ok && j < n; j++)
+	{
+		custset_key k = custset_key_int(lines[j]);
+
+		STEP(&sorted, custset_orders_add(&sorted, &k, MEM, NULL));
+	}
+	CHECK(ok && ran && no_table, "runs: a scan that wraps around appends its second stretch to a run");
+	CHECK(counts_ok, "runs: the count of distinct orders is right at every step");
+	CHECK(same_compact(sets[0], sorted) && same_compact(sets[1], sorted),
+		  "runs: the sets equal the one built in order, byte for byte");
+	STEP(&sets[0], custset_merge(&sets[0], sets[1], MEM, NULL));
+	CHECK(ok && same_compact(sets[0], sorted), "runs: the union of two sets with runs");
+	release(sets[0]);
+	release(sets[1]);
+	release(sorted);
+	release(lines);
 }
 
 /* ------------------------------------------------------------ out of memory */
@@ -1161,6 +1239,7 @@ main(void)
 	test_state_merge();
 	test_ascending_orders();
 	test_ascending_mixed();
+	test_ascending_runs();
 	CHECK(unit_alloc_live() == 0 && unit_alloc_violations() == 0,
 		  "strict allocator: no leak, no realloc or free of NULL or of a foreign pointer so far");
 	test_out_of_memory();
