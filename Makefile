@@ -20,15 +20,18 @@ EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(kpi_srcdir)k
 PGFILEDESC = "kpi - B2B e-commerce KPI aggregates"
 
 # The pure-C core (no postgres.h) and the PostgreSQL glue over it.
-CORE_SRCS = src/core/codec.c src/core/decsum.c src/core/fsum.c src/core/aov_core.c
-GLUE_SRCS = src/kpi.c src/numeric_digits.c src/aov.c
+CORE_SRCS = src/core/codec.c src/core/decsum.c src/core/fsum.c src/core/aov_core.c \
+	src/core/clv_core.c
+GLUE_SRCS = src/kpi.c src/numeric_digits.c src/aov.c src/clv.c
 
 MODULE_big = kpi
 OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
-PG_CPPFLAGS = -I$(kpi_srcdir)src -I$(kpi_srcdir)src/core
+# PostgreSQL's headers are not -Wextra clean (unused parameters in inline
+# functions): -isystem keeps COPT=-Wextra warnings to kpi's own code.
+PG_CPPFLAGS = -I$(kpi_srcdir)src -I$(kpi_srcdir)src/core -isystem $(includedir_server)
 
 # SQL fragments, concatenated in this order into the install script.
-SQL_FRAGMENTS = src/aov.sql
+SQL_FRAGMENTS = src/aov.sql src/clv.sql
 DATA_built = kpi--$(EXTVERSION).sql
 
 REGRESS = setup aov aov_numeric io window parallel partitionwise matview session
