@@ -34,7 +34,11 @@ PG_CPPFLAGS = -I$(kpi_srcdir)src -I$(kpi_srcdir)src/core -isystem $(includedir_s
 SQL_FRAGMENTS = src/aov.sql src/clv.sql
 DATA_built = kpi--$(EXTVERSION).sql
 
-REGRESS = setup aov aov_numeric io window parallel partitionwise matview session
+REGRESS = setup aov aov_numeric io window parallel partitionwise matview session \
+	clv clv_io clv_parallel clv_storage
+
+# Test data shipped in the repository (test/data), read by sql/clv*.sql.
+export KPI_TEST_DATA_DIR ?= $(abspath $(kpi_srcdir)test/data)
 
 
 PG_CONFIG ?= pg_config

@@ -7,12 +7,17 @@
  * Numerics, in brief:
  *
  * - Both likelihoods are maximised over the logarithms of their parameters
- *   by BFGS with analytic gradients and a weak-Wolfe line search, from three
- *   starting points, each run restarted once from its end point (the best
- *   converged end wins).  Analytic gradients are cheap here (one exp and one
- *   log1p per distinct customer row, digammas per distinct x) and a start
- *   converges in 20-110 evaluations where Nelder-Mead in 4 dimensions needs
- *   several hundred, which is what makes 200k customers fit in about 0.4 s.
+ *   by BFGS with analytic gradients and a weak-Wolfe line search, from up to
+ *   three starting points, each run restarted once from its end point (the
+ *   best converged end wins; once two starts agree the third is skipped).
+ *   The scale parameters are taken relative to a scale from the data (alpha
+ *   to mean T / mean x, gamma to the mean spend), so every log-parameter is
+ *   dimensionless: an optimum beyond e^+-14 is the likelihood flattening out
+ *   towards a limit of the model, reported as not identified, and so is a
+ *   fit that needs more than 2,000 evaluations per model.  Analytic
+ *   gradients are cheap here (one exp and one log1p per distinct customer
+ *   row, digammas per distinct x) and a start converges in 20-110
+ *   evaluations where Nelder-Mead in 4 dimensions needs several hundred.
  *   All lgamma/digamma terms depend on x only, and log(alpha + t) only on
  *   the day, so they are computed once per distinct x and per distinct day
  *   at each evaluation.  The interrupt callback runs before every
@@ -59,7 +64,10 @@
 #define STRINGIFY_(x)		#x
 #define STRINGIFY(x)		STRINGIFY_(x)
 #define BFGS_MAX_STEP		3.0		/* in log-parameter units */
-#define LOG_PARAM_LIMIT		25.0	/* |log parameter| beyond: not identified */
+#define LOG_PARAM_LIMIT		25.0	/* the box the optimiser stays in */
+#define LOG_PARAM_IDENTIFIED 14.0	/* |log parameter| beyond: not identified */
+#define FIT_MAX_EVALUATIONS 2000	/* likelihood evaluations per model */
+#define MULTISTART_AGREE	1e-6	/* log-parameters of one optimum */
 
 /* ------------------------------------------------------- int128 helpers */
 
@@ -1291,7 +1299,24 @@ typedef struct bfgs_problem
 	int			n;				/* parameters, at most 4 */
 	clv_interrupt_fn interrupt;
 	void	   *interrupt_arg;
+	int			evaluations;	/* so far, over all starts */
 } bfgs_problem;
+
+/*
+ * One evaluation of the objective, after the interrupt check.  Past
+ * FIT_MAX_EVALUATIONS it is NaN without evaluating, which ends every
+ * search quickly: a likelihood that needs that many evaluations is flat
+ * in some direction, and the data do not identify the model.
+ */
+static double
+evaluate(bfgs_problem *pb, const double *theta, double *grad)
+{
+	if (pb->interrupt != NULL)
+		pb->interrupt(pb->interrupt_arg);
+	if (++pb->evaluations > FIT_MAX_EVALUATIONS)
+		return NAN;
+	return pb->f(pb->ctx, theta, grad);
+}
 
 static double
 dot(const double *u, const double *v, int n)
@@ -1319,7 +1344,7 @@ max_abs(const double *v, int n)
  * false if no acceptable step was found.
  */
 static bool
-line_search(const bfgs_problem *pb, const double *theta, double fx, const double *g,
+line_search(bfgs_problem *pb, const double *theta, double fx, const double *g,
 			const double *d, double *theta_new, double *f_new, double *g_new)
 {
 	const double c1 = 1e-4;
@@ -1338,9 +1363,7 @@ line_search(const bfgs_problem *pb, const double *theta, double fx, const double
 			theta_new[i] = theta[i] + t * d[i];
 			inside &= fabs(theta_new[i]) <= LOG_PARAM_LIMIT;
 		}
-		if (pb->interrupt != NULL)
-			pb->interrupt(pb->interrupt_arg);
-		*f_new = inside ? pb->f(pb->ctx, theta_new, g_new) : NAN;
+		*f_new = inside ? evaluate(pb, theta_new, g_new) : NAN;
 		if (!isfinite(*f_new) || *f_new > fx + c1 * t * slope)
 			hi = t;
 		else if (dot(g_new, d, pb->n) < c2 * slope)
@@ -1354,7 +1377,7 @@ line_search(const bfgs_problem *pb, const double *theta, double fx, const double
 	/* the sufficient-decrease point found last */
 	for (int i = 0; i < pb->n; i++)
 		theta_new[i] = theta[i] + lo * d[i];
-	*f_new = pb->f(pb->ctx, theta_new, g_new);
+	*f_new = evaluate(pb, theta_new, g_new);
 	return isfinite(*f_new);
 }
 
@@ -1366,7 +1389,7 @@ line_search(const bfgs_problem *pb, const double *theta, double fx, const double
  * rounding error).  theta and *fval hold the end point either way.
  */
 static bool
-bfgs_minimize(const bfgs_problem *pb, double *theta, double *fval)
+bfgs_minimize(bfgs_problem *pb, double *theta, double *fval)
 {
 	int			n = pb->n;
 	double		H[16];
@@ -1377,7 +1400,7 @@ bfgs_minimize(const bfgs_problem *pb, double *theta, double *fval)
 				s[4],
 				y[4],
 				Hy[4];
-	double		fx = pb->f(pb->ctx, theta, g);
+	double		fx = evaluate(pb, theta, g);
 	double		f_new;
 
 	if (!isfinite(fx))
@@ -1450,10 +1473,17 @@ bfgs_minimize(const bfgs_problem *pb, double *theta, double *fval)
 /*
  * Best minimum over several starting points, each run restarted once from
  * its end (which rebuilds the curvature estimate and confirms convergence).
- * Returns false when no start converges inside the parameter box.
+ * The parameters are logarithms of dimensionless numbers (scale parameters
+ * relative to a scale taken from the data), so a minimum with one beyond
+ * LOG_PARAM_IDENTIFIED is the likelihood flattening out towards a limit of
+ * the model (no dropout, a Poisson rate, a single spend level), not an
+ * estimate.  Once two starts end at the same point (within
+ * MULTISTART_AGREE in every log-parameter) the remaining starts are
+ * skipped: they would only confirm it.  Returns false when no start
+ * converges to an estimate.
  */
 static bool
-multistart_minimize(const bfgs_problem *pb, const double *starts, int nstarts,
+multistart_minimize(bfgs_problem *pb, const double *starts, int nstarts,
 					double *best, double *best_f)
 {
 	bool		found = false;
@@ -1461,17 +1491,23 @@ multistart_minimize(const bfgs_problem *pb, const double *starts, int nstarts,
 	for (int k = 0; k < nstarts; k++)
 	{
 		double		theta[4];
+		double		diff[4];
 		double		f;
 
 		memcpy(theta, &starts[k * pb->n], sizeof(double) * pb->n);
-		if (!bfgs_minimize(pb, theta, &f) || !bfgs_minimize(pb, theta, &f))
+		if (!bfgs_minimize(pb, theta, &f) || !bfgs_minimize(pb, theta, &f) ||
+			max_abs(theta, pb->n) > LOG_PARAM_IDENTIFIED)
 			continue;
+		for (int i = 0; i < pb->n; i++)
+			diff[i] = found ? theta[i] - best[i] : INFINITY;
 		if (!found || f < *best_f)
 		{
 			memcpy(best, theta, sizeof(double) * pb->n);
 			*best_f = f;
 			found = true;
 		}
+		if (max_abs(diff, pb->n) <= MULTISTART_AGREE)
+			break;
 	}
 	return found;
 }
@@ -1497,6 +1533,7 @@ typedef struct bg_work
 	double	   *logs;			/* scratch: log(alpha + day_weeks) */
 	double	   *invs;			/* scratch: 1 / (alpha + day_weeks) */
 	double		total_weight;
+	double		alpha_scale;	/* alpha = alpha_scale * exp(theta[1]) */
 } bg_work;
 
 /* Rows of one x with m > 0, for Gamma-Gamma. */
@@ -1516,7 +1553,7 @@ typedef struct gg_work
 	double	   *xm;				/* per row: x * m */
 	double	   *weight;
 	double		total_weight;
-	double		mean_m;
+	double		mean_m;			/* gamma = mean_m * exp(theta[2]) */
 } gg_work;
 
 /* BG/NBD: -LL / customers and its gradient in log(r, alpha, a, b). */
@@ -1525,7 +1562,7 @@ bg_objective(void *ctx, const double *theta, double *grad)
 {
 	const bg_work *w = ctx;
 	double		r = exp(theta[0]);
-	double		alpha = exp(theta[1]);
+	double		alpha = w->alpha_scale * exp(theta[1]);
 	double		a = exp(theta[2]);
 	double		b = exp(theta[3]);
 	double		log_alpha = log(alpha);
@@ -1611,7 +1648,7 @@ gg_objective(void *ctx, const double *theta, double *grad)
 	const gg_work *w = ctx;
 	double		p = exp(theta[0]);
 	double		q = exp(theta[1]);
-	double		gam = exp(theta[2]);
+	double		gam = w->mean_m * exp(theta[2]);
 	double		log_gam = log(gam);
 	double		lg_q = lgamma(q);
 	double		psi_q = digamma(q);
@@ -1845,10 +1882,11 @@ fit_bgnbd(bg_work *bg, const bfgs_problem *base, clv_model *model)
 		}
 	if (!(sum_x > 0.0) || !(sum_T > 0.0))
 		return false;
+	bg->alpha_scale = sum_T / sum_x;
 	for (int k = 0; k < 3; k++)
 	{
 		starts[4 * k + 0] = log(shapes[k][0]);
-		starts[4 * k + 1] = log(shapes[k][0] * sum_T / sum_x);
+		starts[4 * k + 1] = log(shapes[k][0]);
 		starts[4 * k + 2] = log(shapes[k][1]);
 		starts[4 * k + 3] = log(shapes[k][2]);
 	}
@@ -1858,7 +1896,7 @@ fit_bgnbd(bg_work *bg, const bfgs_problem *base, clv_model *model)
 	if (!multistart_minimize(&pb, starts, 3, theta, &f))
 		return false;
 	model->r = exp(theta[0]);
-	model->alpha = exp(theta[1]);
+	model->alpha = bg->alpha_scale * exp(theta[1]);
 	model->a = exp(theta[2]);
 	model->b = exp(theta[3]);
 	model->loglik_bgnbd = -f * bg->total_weight;
@@ -1880,7 +1918,7 @@ fit_gamma_gamma(gg_work *gg, const bfgs_problem *base, clv_model *model)
 	{
 		starts[3 * k + 0] = log(shapes[k][0]);
 		starts[3 * k + 1] = log(shapes[k][1]);
-		starts[3 * k + 2] = log(shapes[k][2] * gg->mean_m);
+		starts[3 * k + 2] = log(shapes[k][2]);
 	}
 	pb.f = gg_objective;
 	pb.ctx = gg;
@@ -1889,7 +1927,7 @@ fit_gamma_gamma(gg_work *gg, const bfgs_problem *base, clv_model *model)
 		return false;
 	model->p = exp(theta[0]);
 	model->q = exp(theta[1]);
-	model->gamma = exp(theta[2]);
+	model->gamma = gg->mean_m * exp(theta[2]);
 	model->loglik_gg = -f * gg->total_weight;
 	return isfinite(model->loglik_gg);
 }
@@ -1903,7 +1941,7 @@ clv_fit(const clv_fitdata *fd, const kpi_allocator *mem, clv_interrupt_fn interr
 	clv_fit_row *rows;
 	bg_work		bg;
 	gg_work		gg;
-	bfgs_problem base = {NULL, NULL, 0, interrupt, interrupt_arg};
+	bfgs_problem base = {NULL, NULL, 0, interrupt, interrupt_arg, 0};
 	int64_t		customers = 0,
 				repeaters = 0,
 				spenders = 0;
@@ -2053,8 +2091,8 @@ clv_model_decode(kpi_reader *r, clv_model *model, kpi_msg *msg)
 		MODEL_PARAM(&m, i) = kpi_get_f64(r);
 	m.customers = kpi_get_i64(r);
 	m.repeat_customers = kpi_get_i64(r);
-	m.loglik_bgnbd = kpi_get_f64(r);
-	m.loglik_gg = kpi_get_f64(r);
+	m.loglik_bgnbd = kpi_get_f64(r) + 0.0;	/* -0 becomes 0 */
+	m.loglik_gg = kpi_get_f64(r) + 0.0;
 	if (r->failed)
 		return kpi_fail(msg, KPI_ERR_BINARY, "The CLV model is truncated.");
 	if ((st = model_validate(&m, KPI_ERR_BINARY, msg)) != KPI_OK)
@@ -2141,6 +2179,8 @@ clv_model_parse(const char *text, clv_model *model, kpi_msg *msg)
 						"A CLV model needs r, alpha, a, b, p, q, gamma, customers, repeat_customers, loglik_bgnbd and loglik_gg.");
 	if ((st = model_validate(&m, KPI_ERR_TEXT, msg)) != KPI_OK)
 		return st;
+	m.loglik_bgnbd += 0.0;		/* -0 becomes 0 */
+	m.loglik_gg += 0.0;
 	*model = m;
 	return KPI_OK;
 }
@@ -2296,18 +2336,84 @@ orders_rescale(clv_orders *o, int scale, kpi_msg *msg)
 }
 
 /*
+ * Byte b (0 = least significant) of the sort key (customer, day) of a
+ * purchase day, with the sign bits flipped so that unsigned byte order is
+ * the signed order.
+ */
+static inline unsigned
+order_day_key_byte(const clv_order_day *d, int b)
+{
+	if (b < 4)
+		return (((uint32_t) d->day ^ UINT32_C(0x80000000)) >> (8 * b)) & 0xFF;
+	return (((uint64_t) d->customer ^ UINT64_C(0x8000000000000000)) >> (8 * (b - 4))) & 0xFF;
+}
+
+/*
+ * Sort purchase days by (customer, day): a stable LSD radix sort over the
+ * 12 key bytes that skips the bytes all keys share (ids and days vary in
+ * few of them), through a scratch buffer from mem; short arrays go to
+ * qsort.
+ */
+static kpi_status
+sort_order_days(clv_order_day *days, int32_t n, const kpi_allocator *mem, kpi_msg *msg)
+{
+	clv_order_day *scratch;
+	clv_order_day *src = days;
+	clv_order_day *dst;
+
+	if (n < 256)
+	{
+		qsort(days, (size_t) n, sizeof(clv_order_day), order_day_cmp);
+		return KPI_OK;
+	}
+	scratch = mem->alloc((size_t) n * sizeof(clv_order_day), mem->ctx);
+	if (scratch == NULL)
+		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for the orders of a CLV aggregate.");
+	dst = scratch;
+	for (int b = 0; b < 12; b++)
+	{
+		size_t		start[256] = {0};
+		size_t		pos = 0;
+		clv_order_day *t;
+
+		for (int32_t i = 0; i < n; i++)
+			start[order_day_key_byte(&src[i], b)]++;
+		if (start[order_day_key_byte(&src[0], b)] == (size_t) n)
+			continue;			/* every key has this byte */
+		for (int v = 0; v < 256; v++)
+		{
+			size_t		count = start[v];
+
+			start[v] = pos;
+			pos += count;
+		}
+		for (int32_t i = 0; i < n; i++)
+			dst[start[order_day_key_byte(&src[i], b)]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != days)
+		memcpy(days, src, (size_t) n * sizeof(clv_order_day));
+	mem->free(scratch, mem->ctx);
+	return KPI_OK;
+}
+
+/*
  * Sort the purchase days and fold equal (customer, day) pairs.  The sums
  * are checked before anything is folded, so an overflow leaves the value
  * alone (sorted).
  */
 static kpi_status
-orders_normalize(clv_orders *o, kpi_msg *msg)
+orders_normalize(clv_orders *o, const kpi_allocator *mem, kpi_msg *msg)
 {
 	int32_t		n = 0;
+	kpi_status	st;
 
 	if (o->flags & CLV_ORDERS_NORMALIZED)
 		return KPI_OK;
-	qsort(o->days, (size_t) o->ndays, sizeof(clv_order_day), order_day_cmp);
+	if ((st = sort_order_days(o->days, o->ndays, mem, msg)) != KPI_OK)
+		return st;
 	for (int32_t i = 0, j; i < o->ndays; i = j)
 	{
 		__int128	sum = o->days[i].amount;
@@ -2331,10 +2437,13 @@ orders_normalize(clv_orders *o, kpi_msg *msg)
 
 /*
  * Make room for `extra` more purchase days: when full, normalize first,
- * then double until at least half of the buffer is free.
+ * then double until there is room, and, with `slack` (for one row at a
+ * time), until at least half of the buffer is free, so that sorting costs
+ * O(log n) per row.
  */
 static kpi_status
-orders_make_room(clv_orders **op, int64_t extra, const kpi_allocator *mem, kpi_msg *msg)
+orders_make_room(clv_orders **op, int64_t extra, bool slack, const kpi_allocator *mem,
+				 kpi_msg *msg)
 {
 	clv_orders *o = *op;
 	int64_t		cap = o->capacity;
@@ -2345,14 +2454,14 @@ orders_make_room(clv_orders **op, int64_t extra, const kpi_allocator *mem, kpi_m
 
 	if (o->ndays + extra <= cap)
 		return KPI_OK;
-	if ((st = orders_normalize(o, msg)) != KPI_OK)
+	if ((st = orders_normalize(o, mem, msg)) != KPI_OK)
 		return st;
 	if (o->ndays + extra > CLV_ORDERS_MAX_DAYS)
 		return kpi_fail(msg, KPI_ERR_OVERFLOW,
 						"A CLV aggregate cannot hold more than %d distinct customer purchase days.",
 						CLV_ORDERS_MAX_DAYS);
 	cap = cap < 16 ? 16 : cap;
-	while (cap < 2 * (o->ndays + extra))
+	while (cap < (slack ? 2 : 1) * (o->ndays + extra))
 		cap *= 2;
 	if (cap > CLV_ORDERS_MAX_DAYS)
 		cap = CLV_ORDERS_MAX_DAYS;
@@ -2410,7 +2519,7 @@ clv_orders_add(clv_orders **op, const clv_orders_settings *set, int64_t customer
 	}
 	else
 	{
-		if ((st = orders_make_room(op, 1, mem, msg)) != KPI_OK)
+		if ((st = orders_make_room(op, 1, true, mem, msg)) != KPI_OK)
 			return st;
 		o = *op;
 		memset(&entry, 0, sizeof(entry));
@@ -2454,7 +2563,7 @@ clv_orders_merge(clv_orders **dstp, const clv_orders *src, const kpi_allocator *
 			return amount_overflow(msg);
 	}
 	if ((st = orders_rescale(dst, common, msg)) != KPI_OK ||
-		(st = orders_make_room(dstp, src->ndays, mem, msg)) != KPI_OK)
+		(st = orders_make_room(dstp, src->ndays, false, mem, msg)) != KPI_OK)
 		return st;
 	dst = *dstp;
 	/* states of disjoint, ordered key ranges (say, per partition) stay sorted */
@@ -2483,7 +2592,7 @@ clv_orders_compact(clv_orders **op, const kpi_allocator *mem, kpi_msg *msg)
 	clv_orders *shrunk;
 	kpi_status	st;
 
-	if ((st = orders_normalize(*op, msg)) != KPI_OK)
+	if ((st = orders_normalize(*op, mem, msg)) != KPI_OK)
 		return st;
 	if ((*op)->capacity == (*op)->ndays)
 		return KPI_OK;
@@ -2861,6 +2970,8 @@ static kpi_status
 orders_sorted_days(const clv_orders *o, const kpi_allocator *mem,
 				   const clv_order_day **days, clv_order_day **copy, kpi_msg *msg)
 {
+	kpi_status	st;
+
 	*copy = NULL;
 	*days = o->days;
 	if (o->flags & CLV_ORDERS_NORMALIZED)
@@ -2869,9 +2980,13 @@ orders_sorted_days(const clv_orders *o, const kpi_allocator *mem,
 	if (*copy == NULL)
 		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for the orders of a CLV aggregate.");
 	memcpy(*copy, o->days, (size_t) o->ndays * sizeof(clv_order_day));
-	qsort(*copy, (size_t) o->ndays, sizeof(clv_order_day), order_day_cmp);
 	*days = *copy;
-	return KPI_OK;
+	if ((st = sort_order_days(*copy, o->ndays, mem, msg)) != KPI_OK)
+	{
+		mem->free(*copy, mem->ctx);
+		*copy = NULL;
+	}
+	return st;
 }
 
 /* The end of observation: observed_until, else the latest purchase day. */
