@@ -48,13 +48,13 @@ SELECT * FROM storage_check;
 
 -- Equal states are byte-equal (what a concurrent refresh compares): built
 -- from their rows in reverse order they have the same images.
-CREATE TYPE rfm_image AS (s kpi.rfm);
-CREATE TYPE state_image AS (s kpi.clv_state);
-SELECT count(*) AS customers, count(*) FILTER (WHERE NOT (ROW(c.rfm)::rfm_image *= ROW(r.s)::rfm_image)) AS differing_images
+CREATE TYPE clv_rfm_image AS (s kpi.rfm);
+CREATE TYPE clv_state_image AS (s kpi.clv_state);
+SELECT count(*) AS customers, count(*) FILTER (WHERE NOT (ROW(c.rfm)::clv_rfm_image *= ROW(r.s)::clv_rfm_image)) AS differing_images
 FROM customer_rfm c
 JOIN (SELECT customer_id, kpi.rfm_agg(ordered_at, amount, date '1997-09-30' ORDER BY ordered_at DESC) AS s
       FROM so GROUP BY 1) r USING (customer_id);
-SELECT count(*) AS months, count(*) FILTER (WHERE NOT (ROW(m.state)::state_image *= ROW(r.s)::state_image)) AS differing_images
+SELECT count(*) AS months, count(*) FILTER (WHERE NOT (ROW(m.state)::clv_state_image *= ROW(r.s)::clv_state_image)) AS differing_images
 FROM monthly_states m
 JOIN (SELECT region, date_trunc('month', ordered_at AT TIME ZONE 'UTC') AS month,
              kpi.clv_agg(customer_id, ordered_at, amount, date '1997-09-30' ORDER BY customer_id DESC, amount) AS s
