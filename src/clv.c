@@ -46,27 +46,29 @@
 #include "clv_core.h"
 #include "numeric_digits.h"
 
-/* A variable-size state type and the check of its payload's size. */
+/*
+ * A variable-size state type: its I/O, the check of a payload's size, and
+ * the core functions behind its combine and final functions.
+ */
 typedef struct ClvStateType
 {
 	KpiStateType io;
 	bool		(*size_ok) (const void *payload, size_t size);
+	kpi_status	(*merge) (void **payload, const void *other, const kpi_allocator *mem,
+						  kpi_msg *msg);
+	kpi_status	(*compact) (void **payload, const kpi_allocator *mem, kpi_msg *msg);
 } ClvStateType;
 
-static const ClvStateType rfm_type = {
-	KPI_VARIABLE_STATE_TYPE("kpi.rfm", clv_rfm),
-	(bool (*) (const void *, size_t)) clv_rfm_size_ok
-};
+#define CLV_STATE_TYPE(sqlname, prefix) { \
+	KPI_VARIABLE_STATE_TYPE(sqlname, prefix), \
+	(bool (*) (const void *, size_t)) prefix##_size_ok, \
+	(kpi_status (*) (void **, const void *, const kpi_allocator *, kpi_msg *)) prefix##_merge, \
+	(kpi_status (*) (void **, const kpi_allocator *, kpi_msg *)) prefix##_compact \
+}
 
-static const ClvStateType fit_type = {
-	KPI_VARIABLE_STATE_TYPE("kpi.clv_fit_state", clv_fitdata),
-	(bool (*) (const void *, size_t)) clv_fitdata_size_ok
-};
-
-static const ClvStateType orders_type = {
-	KPI_VARIABLE_STATE_TYPE("kpi.clv_state", clv_orders),
-	(bool (*) (const void *, size_t)) clv_orders_size_ok
-};
+static const ClvStateType rfm_type = CLV_STATE_TYPE("kpi.rfm", clv_rfm);
+static const ClvStateType fit_type = CLV_STATE_TYPE("kpi.clv_fit_state", clv_fitdata);
+static const ClvStateType orders_type = CLV_STATE_TYPE("kpi.clv_state", clv_orders);
 
 static const KpiStateType model_type =
 KPI_FIXED_STATE_TYPE("kpi.clv_model", clv_model, clv_model);
@@ -236,13 +238,32 @@ clv_state_arg(FunctionCallInfo fcinfo, int argno, const ClvStateType *type,
 }
 
 /*
+ * Merge the state in argument 1 into that in argument 0 (in place inside an
+ * aggregate); the combine functions.  States that cannot merge are 22023.
+ */
+static Datum
+combine_states(FunctionCallInfo fcinfo, const ClvStateType *type)
+{
+	void	   *state = clv_state_arg(fcinfo, 0, type, true);
+	const void *other = clv_state_arg(fcinfo, 1, type, false);
+	kpi_msg		msg = {{0}};
+	kpi_status	status;
+
+	status = type->merge(&state, other, &kpi_state_allocator, &msg);
+	if (status == KPI_ERR_MISMATCH)
+		kpi_report(status, &msg, "cannot combine %s values", type->io.name);
+	if (status != KPI_OK)
+		kpi_report(status, &msg, "%s value out of range", type->io.name);
+	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(state));
+}
+
+/*
  * A canonical copy of the state in argument 0, for final functions whose
  * result is stored: the argument is copied, then compacted (sorted, folded,
  * shrunk to its content).
  */
 static Datum
-compact_copy(FunctionCallInfo fcinfo, const ClvStateType *type,
-			 kpi_status (*compact) (void **payload, const kpi_allocator *mem, kpi_msg *msg))
+compact_copy(FunctionCallInfo fcinfo, const ClvStateType *type)
 {
 	KpiStateHeader *s = clv_state_header_arg(fcinfo, 0, type, false);
 	KpiStateHeader *copy;
@@ -253,7 +274,7 @@ compact_copy(FunctionCallInfo fcinfo, const ClvStateType *type,
 	copy = palloc(VARSIZE(s));
 	memcpy(copy, s, VARSIZE(s));
 	payload = KPI_STATE_PAYLOAD(copy);
-	status = compact(&payload, &kpi_state_allocator, &msg);
+	status = type->compact(&payload, &kpi_state_allocator, &msg);
 	if (status != KPI_OK)
 		kpi_report(status, &msg, "%s value out of range", type->io.name);
 	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(payload));
@@ -267,12 +288,18 @@ clv_check_interrupts(void *arg)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* The result of a fit: the model, or NULL with a DEBUG1 line saying why. */
+/*
+ * The result of a fit: an error for a failed status, else the model, or
+ * NULL with a DEBUG1 line saying why there is none.
+ */
 static Datum
-model_result(FunctionCallInfo fcinfo, const clv_model *model, clv_fit_outcome outcome)
+model_result(FunctionCallInfo fcinfo, kpi_status status, const kpi_msg *msg,
+			 const clv_model *model, clv_fit_outcome outcome)
 {
 	KpiStateHeader *s;
 
+	if (status != KPI_OK)
+		kpi_report(status, msg, "could not fit the CLV model");
 	if (outcome != CLV_FIT_OK)
 	{
 		ereport(DEBUG1,
@@ -463,17 +490,7 @@ PG_FUNCTION_INFO_V1(kpi_rfm_combine);
 Datum
 kpi_rfm_combine(PG_FUNCTION_ARGS)
 {
-	clv_rfm    *rfm = clv_state_arg(fcinfo, 0, &rfm_type, true);
-	const clv_rfm *other = clv_state_arg(fcinfo, 1, &rfm_type, false);
-	kpi_msg		msg = {{0}};
-	kpi_status	status;
-
-	status = clv_rfm_merge(&rfm, other, &kpi_state_allocator, &msg);
-	if (status == KPI_ERR_MISMATCH)
-		kpi_report(status, &msg, "cannot combine kpi.rfm values with different observed_until");
-	if (status != KPI_OK)
-		kpi_report(status, &msg, "kpi.rfm amount out of range");
-	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(rfm));
+	return combine_states(fcinfo, &rfm_type);
 }
 
 PG_FUNCTION_INFO_V1(kpi_rfm_final);
@@ -485,8 +502,7 @@ PG_FUNCTION_INFO_V1(kpi_rfm_final);
 Datum
 kpi_rfm_final(PG_FUNCTION_ARGS)
 {
-	return compact_copy(fcinfo, &rfm_type,
-						(kpi_status (*) (void **, const kpi_allocator *, kpi_msg *)) clv_rfm_compact);
+	return compact_copy(fcinfo, &rfm_type);
 }
 
 PG_FUNCTION_INFO_V1(kpi_rfm_frequency);
@@ -627,15 +643,7 @@ PG_FUNCTION_INFO_V1(kpi_clv_fit_combine);
 Datum
 kpi_clv_fit_combine(PG_FUNCTION_ARGS)
 {
-	clv_fitdata *fd = clv_state_arg(fcinfo, 0, &fit_type, true);
-	const clv_fitdata *other = clv_state_arg(fcinfo, 1, &fit_type, false);
-	kpi_msg		msg = {{0}};
-	kpi_status	status;
-
-	status = clv_fitdata_merge(&fd, other, &kpi_state_allocator, &msg);
-	if (status != KPI_OK)
-		kpi_report(status, &msg, "kpi.clv_fit_state out of range");
-	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(fd));
+	return combine_states(fcinfo, &fit_type);
 }
 
 PG_FUNCTION_INFO_V1(kpi_clv_fit_final);
@@ -644,8 +652,7 @@ PG_FUNCTION_INFO_V1(kpi_clv_fit_final);
 Datum
 kpi_clv_fit_final(PG_FUNCTION_ARGS)
 {
-	return compact_copy(fcinfo, &fit_type,
-						(kpi_status (*) (void **, const kpi_allocator *, kpi_msg *)) clv_fitdata_compact);
+	return compact_copy(fcinfo, &fit_type);
 }
 
 PG_FUNCTION_INFO_V1(kpi_clv_fit_summaries);
@@ -666,9 +673,7 @@ kpi_clv_fit_summaries(PG_FUNCTION_ARGS)
 
 	status = clv_fit(fd, &kpi_palloc_allocator, clv_check_interrupts, NULL, &model,
 					 &outcome, &msg);
-	if (status != KPI_OK)
-		kpi_report(status, &msg, "could not fit the CLV model");
-	return model_result(fcinfo, &model, outcome);
+	return model_result(fcinfo, status, &msg, &model, outcome);
 }
 
 /* ---------------------------------------------------- model accessors */
@@ -942,17 +947,7 @@ PG_FUNCTION_INFO_V1(kpi_clv_combine);
 Datum
 kpi_clv_combine(PG_FUNCTION_ARGS)
 {
-	clv_orders *o = clv_state_arg(fcinfo, 0, &orders_type, true);
-	const clv_orders *other = clv_state_arg(fcinfo, 1, &orders_type, false);
-	kpi_msg		msg = {{0}};
-	kpi_status	status;
-
-	status = clv_orders_merge(&o, other, &kpi_state_allocator, &msg);
-	if (status == KPI_ERR_MISMATCH)
-		kpi_report(status, &msg, "cannot combine kpi.clv_state values of different settings");
-	if (status != KPI_OK)
-		kpi_report(status, &msg, "kpi.clv_state out of range");
-	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(o));
+	return combine_states(fcinfo, &orders_type);
 }
 
 PG_FUNCTION_INFO_V1(kpi_clv_final);
@@ -961,8 +956,7 @@ PG_FUNCTION_INFO_V1(kpi_clv_final);
 Datum
 kpi_clv_final(PG_FUNCTION_ARGS)
 {
-	return compact_copy(fcinfo, &orders_type,
-						(kpi_status (*) (void **, const kpi_allocator *, kpi_msg *)) clv_orders_compact);
+	return compact_copy(fcinfo, &orders_type);
 }
 
 PG_FUNCTION_INFO_V1(kpi_clv_fit_orders);
@@ -984,9 +978,7 @@ kpi_clv_fit_orders(PG_FUNCTION_ARGS)
 
 	status = clv_orders_fit(o, &kpi_palloc_allocator, clv_check_interrupts, NULL, &model,
 							&outcome, &msg);
-	if (status != KPI_OK)
-		kpi_report(status, &msg, "could not fit the CLV model");
-	return model_result(fcinfo, &model, outcome);
+	return model_result(fcinfo, status, &msg, &model, outcome);
 }
 
 /* The mean CLV of a state's customers over `months`, as numeric; or NULL. */

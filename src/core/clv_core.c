@@ -103,35 +103,115 @@ amount_overflow(kpi_msg *msg)
 					"The amounts of a customer add up to more than 38 significant digits.");
 }
 
+/* ------------------------------------------------------ growable buffers */
+
+/*
+ * The three variable-size values are one buffer each: a header, then up to
+ * `max` elements, `capacity` of which are allocated.  These helpers
+ * allocate, grow and shrink them; the caller records the capacity.
+ */
+typedef struct buffer_layout
+{
+	size_t		header;			/* bytes before the elements */
+	size_t		elem;			/* bytes of one element */
+	int32_t		max;			/* elements at most */
+	const char *name;			/* for messages: "a customer summary" */
+	const char *too_many;		/* a sentence with %d for the maximum */
+} buffer_layout;
+
+/* Bytes of a buffer with room for `capacity` elements. */
+static size_t
+buffer_size(const buffer_layout *lay, int32_t capacity)
+{
+	return lay->header + (size_t) capacity * lay->elem;
+}
+
+/*
+ * Whether a buffer of `size` bytes whose header says `used` of `capacity`
+ * elements is consistent (for values that come from outside).
+ */
+static bool
+buffer_size_ok(const buffer_layout *lay, int32_t used, int32_t capacity, size_t size)
+{
+	return size >= lay->header && used >= 0 && used <= capacity && capacity <= lay->max &&
+		size == buffer_size(lay, capacity);
+}
+
+/* A zeroed buffer with room for `capacity` elements. */
+static kpi_status
+buffer_alloc(const buffer_layout *lay, int32_t capacity, void **out,
+			 const kpi_allocator *mem, kpi_msg *msg)
+{
+	size_t		size = buffer_size(lay, capacity);
+	void	   *buf = mem->alloc(size, mem->ctx);
+
+	if (buf == NULL)
+		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for %s.", lay->name);
+	memset(buf, 0, size);
+	*out = buf;
+	return KPI_OK;
+}
+
+/*
+ * Resize *bufp from `from` to `to` elements (either way), zeroing a new
+ * tail.  On error *bufp is unchanged.
+ */
+static kpi_status
+buffer_resize(const buffer_layout *lay, void **bufp, int32_t from, int32_t to,
+			  const kpi_allocator *mem, kpi_msg *msg)
+{
+	void	   *buf = mem->realloc(*bufp, buffer_size(lay, to), mem->ctx);
+
+	if (buf == NULL)
+		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for %s.", lay->name);
+	if (to > from)
+		memset((uint8_t *) buf + lay->header + (size_t) from * lay->elem, 0,
+			   (size_t) (to - from) * lay->elem);
+	*bufp = buf;
+	return KPI_OK;
+}
+
+/*
+ * The capacity that holds `need` elements: `cap` (at least `least`)
+ * doubled until it does, and with `slack` until at least half of it is
+ * free; at most lay->max.  KPI_ERR_OVERFLOW when need is above the
+ * maximum.
+ */
+static kpi_status
+buffer_capacity(const buffer_layout *lay, int64_t cap, int64_t need, int64_t least,
+				bool slack, int32_t *out, kpi_msg *msg)
+{
+	if (need > lay->max)
+		return kpi_fail(msg, KPI_ERR_OVERFLOW, lay->too_many, (int) lay->max);
+	cap = cap < least ? least : cap;
+	while (cap < (slack ? 2 : 1) * need)
+		cap *= 2;
+	*out = (int32_t) (cap > lay->max ? lay->max : cap);
+	return KPI_OK;
+}
+
 /* ------------------------------------------------------------------ RFM */
+
+static const buffer_layout rfm_layout = {
+	RFM_HEADER_SIZE, sizeof(int32_t), CLV_RFM_MAX_DAYS, "a customer summary",
+	"A customer cannot have more than %d distinct purchase days."
+};
 
 /* Make room for `need` days, doubling; the new tail is zeroed. */
 static kpi_status
 rfm_reserve(clv_rfm **rfmp, int64_t need, const kpi_allocator *mem, kpi_msg *msg)
 {
-	clv_rfm    *rfm = *rfmp;
-	int64_t		cap = rfm->capacity;
-	size_t		oldsize = clv_rfm_size(rfm);
-	clv_rfm    *grown;
+	void	   *buf = *rfmp;
+	int32_t		cap = 0;
+	kpi_status	st;
 
-	if (need <= cap)
+	if (need <= (*rfmp)->capacity)
 		return KPI_OK;
-	if (need > CLV_RFM_MAX_DAYS)
-		return kpi_fail(msg, KPI_ERR_OVERFLOW,
-						"A customer cannot have more than %d distinct purchase days.",
-						CLV_RFM_MAX_DAYS);
-	cap = cap < 4 ? 4 : cap;
-	while (cap < need)
-		cap *= 2;
-	if (cap > CLV_RFM_MAX_DAYS)
-		cap = CLV_RFM_MAX_DAYS;
-	grown = mem->realloc(rfm, RFM_HEADER_SIZE + (size_t) cap * sizeof(int32_t), mem->ctx);
-	if (grown == NULL)
-		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for a customer summary.");
-	memset((uint8_t *) grown + oldsize, 0,
-		   RFM_HEADER_SIZE + (size_t) cap * sizeof(int32_t) - oldsize);
-	grown->capacity = (int32_t) cap;
-	*rfmp = grown;
+	if ((st = buffer_capacity(&rfm_layout, (*rfmp)->capacity, need, 4, false, &cap, msg)) != KPI_OK ||
+		(st = buffer_resize(&rfm_layout, &buf, (*rfmp)->capacity, cap, mem, msg)) != KPI_OK)
+		return st;
+	*rfmp = buf;
+	(*rfmp)->capacity = cap;
 	return KPI_OK;
 }
 
@@ -139,14 +219,13 @@ rfm_reserve(clv_rfm **rfmp, int64_t need, const kpi_allocator *mem, kpi_msg *msg
 static kpi_status
 rfm_new(int32_t capacity, clv_rfm **out, const kpi_allocator *mem, kpi_msg *msg)
 {
-	size_t		size = RFM_HEADER_SIZE + (size_t) capacity * sizeof(int32_t);
-	clv_rfm    *rfm = mem->alloc(size, mem->ctx);
+	void	   *buf = NULL;
+	kpi_status	st = buffer_alloc(&rfm_layout, capacity, &buf, mem, msg);
 
-	if (rfm == NULL)
-		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for a customer summary.");
-	memset(rfm, 0, size);
-	rfm->capacity = capacity;
-	*out = rfm;
+	if (st != KPI_OK)
+		return st;
+	*out = buf;
+	(*out)->capacity = capacity;
 	return KPI_OK;
 }
 
@@ -161,15 +240,14 @@ clv_rfm_create(clv_rfm **out, const kpi_allocator *mem, kpi_msg *msg)
 size_t
 clv_rfm_size(const clv_rfm *rfm)
 {
-	return RFM_HEADER_SIZE + (size_t) rfm->capacity * sizeof(int32_t);
+	return buffer_size(&rfm_layout, rfm->capacity);
 }
 
 /* Whether an RFM buffer of `size` bytes is consistent with its header. */
 bool
 clv_rfm_size_ok(const clv_rfm *rfm, size_t size)
 {
-	return size >= RFM_HEADER_SIZE && rfm->ndays >= 0 && rfm->ndays <= rfm->capacity &&
-		rfm->capacity <= CLV_RFM_MAX_DAYS && size == clv_rfm_size(rfm);
+	return buffer_size_ok(&rfm_layout, rfm->ndays, rfm->capacity, size);
 }
 
 static kpi_status
@@ -351,17 +429,16 @@ clv_rfm_merge(clv_rfm **dstp, const clv_rfm *src, const kpi_allocator *mem,
 kpi_status
 clv_rfm_compact(clv_rfm **rfmp, const kpi_allocator *mem, kpi_msg *msg)
 {
-	clv_rfm    *rfm = *rfmp;
-	clv_rfm    *shrunk;
+	void	   *buf = *rfmp;
+	kpi_status	st;
 
-	if (rfm->capacity == rfm->ndays)
+	if ((*rfmp)->capacity == (*rfmp)->ndays)
 		return KPI_OK;
-	shrunk = mem->realloc(rfm, RFM_HEADER_SIZE + (size_t) rfm->ndays * sizeof(int32_t),
-						  mem->ctx);
-	if (shrunk == NULL)
-		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for a customer summary.");
-	shrunk->capacity = shrunk->ndays;
-	*rfmp = shrunk;
+	if ((st = buffer_resize(&rfm_layout, &buf, (*rfmp)->capacity, (*rfmp)->ndays, mem,
+							msg)) != KPI_OK)
+		return st;
+	*rfmp = buf;
+	(*rfmp)->capacity = (*rfmp)->ndays;
 	return KPI_OK;
 }
 
@@ -727,17 +804,22 @@ fit_row_cmp(const void *pa, const void *pb)
 	return 0;
 }
 
+static const buffer_layout fitdata_layout = {
+	FITDATA_HEADER_SIZE, sizeof(clv_fit_row), CLV_FITDATA_MAX_ROWS, "the input of a CLV fit",
+	"A CLV fit cannot take more than %d distinct customer summaries."
+};
+
 /* A new empty fit input, 16 bytes. */
 kpi_status
 clv_fitdata_create(clv_fitdata **out, const kpi_allocator *mem, kpi_msg *msg)
 {
-	clv_fitdata *fd = mem->alloc(FITDATA_HEADER_SIZE, mem->ctx);
+	void	   *buf = NULL;
+	kpi_status	st = buffer_alloc(&fitdata_layout, 0, &buf, mem, msg);
 
-	if (fd == NULL)
-		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for the input of a CLV fit.");
-	memset(fd, 0, FITDATA_HEADER_SIZE);
-	fd->flags = CLV_FITDATA_NORMALIZED;
-	*out = fd;
+	if (st != KPI_OK)
+		return st;
+	*out = buf;
+	(*out)->flags = CLV_FITDATA_NORMALIZED;
 	return KPI_OK;
 }
 
@@ -745,15 +827,14 @@ clv_fitdata_create(clv_fitdata **out, const kpi_allocator *mem, kpi_msg *msg)
 size_t
 clv_fitdata_size(const clv_fitdata *fd)
 {
-	return FITDATA_HEADER_SIZE + (size_t) fd->capacity * sizeof(clv_fit_row);
+	return buffer_size(&fitdata_layout, fd->capacity);
 }
 
 /* Whether a fit input buffer of `size` bytes is consistent with its header. */
 bool
 clv_fitdata_size_ok(const clv_fitdata *fd, size_t size)
 {
-	return size >= FITDATA_HEADER_SIZE && fd->nrows >= 0 && fd->nrows <= fd->capacity &&
-		fd->capacity <= CLV_FITDATA_MAX_ROWS && size == clv_fitdata_size(fd);
+	return buffer_size_ok(&fitdata_layout, fd->nrows, fd->capacity, size);
 }
 
 /* Sort the rows of a fit input and fold equal ones, in place. */
@@ -792,35 +873,22 @@ static kpi_status
 fitdata_make_room(clv_fitdata **fdp, int64_t extra, const kpi_allocator *mem,
 				  kpi_msg *msg)
 {
-	clv_fitdata *fd = *fdp;
-	int64_t		cap = fd->capacity;
-	size_t		oldsize = clv_fitdata_size(fd);
-	clv_fitdata *grown;
+	void	   *buf = *fdp;
+	int32_t		cap = 0;
 	kpi_status	st;
 
-	if (fd->nrows + extra <= cap)
+	if ((*fdp)->nrows + extra <= (*fdp)->capacity)
 		return KPI_OK;
-	if ((st = clv_fitdata_normalize(fd, msg)) != KPI_OK)
+	if ((st = clv_fitdata_normalize(*fdp, msg)) != KPI_OK ||
+		(st = buffer_capacity(&fitdata_layout, (*fdp)->capacity, (*fdp)->nrows + extra, 16,
+							  true, &cap, msg)) != KPI_OK)
 		return st;
-	if (fd->nrows + extra > CLV_FITDATA_MAX_ROWS)
-		return kpi_fail(msg, KPI_ERR_OVERFLOW,
-						"A CLV fit cannot take more than %d distinct customer summaries.",
-						CLV_FITDATA_MAX_ROWS);
-	cap = cap < 16 ? 16 : cap;
-	while (cap < 2 * (fd->nrows + extra))
-		cap *= 2;
-	if (cap > CLV_FITDATA_MAX_ROWS)
-		cap = CLV_FITDATA_MAX_ROWS;
-	if (cap == fd->capacity)
+	if (cap == (*fdp)->capacity)
 		return KPI_OK;
-	grown = mem->realloc(fd, FITDATA_HEADER_SIZE + (size_t) cap * sizeof(clv_fit_row),
-						 mem->ctx);
-	if (grown == NULL)
-		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for the input of a CLV fit.");
-	memset((uint8_t *) grown + oldsize, 0,
-		   FITDATA_HEADER_SIZE + (size_t) cap * sizeof(clv_fit_row) - oldsize);
-	grown->capacity = (int32_t) cap;
-	*fdp = grown;
+	if ((st = buffer_resize(&fitdata_layout, &buf, (*fdp)->capacity, cap, mem, msg)) != KPI_OK)
+		return st;
+	*fdp = buf;
+	(*fdp)->capacity = cap;
 	return KPI_OK;
 }
 
@@ -878,19 +946,18 @@ clv_fitdata_merge(clv_fitdata **dstp, const clv_fitdata *src, const kpi_allocato
 kpi_status
 clv_fitdata_compact(clv_fitdata **fdp, const kpi_allocator *mem, kpi_msg *msg)
 {
-	clv_fitdata *shrunk;
+	void	   *buf = *fdp;
 	kpi_status	st;
 
 	if ((st = clv_fitdata_normalize(*fdp, msg)) != KPI_OK)
 		return st;
 	if ((*fdp)->capacity == (*fdp)->nrows)
 		return KPI_OK;
-	shrunk = mem->realloc(*fdp, FITDATA_HEADER_SIZE + (size_t) (*fdp)->nrows * sizeof(clv_fit_row),
-						  mem->ctx);
-	if (shrunk == NULL)
-		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for the input of a CLV fit.");
-	shrunk->capacity = shrunk->nrows;
-	*fdp = shrunk;
+	if ((st = buffer_resize(&fitdata_layout, &buf, (*fdp)->capacity, (*fdp)->nrows, mem,
+							msg)) != KPI_OK)
+		return st;
+	*fdp = buf;
+	(*fdp)->capacity = (*fdp)->nrows;
 	return KPI_OK;
 }
 
@@ -2268,42 +2335,38 @@ clv_orders_get_settings(const clv_orders *o, clv_orders_settings *out)
 	return true;
 }
 
-/* A zeroed empty state with room for `capacity` purchase days. */
-static kpi_status
-orders_new(int32_t capacity, clv_orders **out, const kpi_allocator *mem, kpi_msg *msg)
-{
-	size_t		size = ORDERS_HEADER_SIZE + (size_t) capacity * sizeof(clv_order_day);
-	clv_orders *o = mem->alloc(size, mem->ctx);
-
-	if (o == NULL)
-		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for the orders of a CLV aggregate.");
-	memset(o, 0, size);
-	o->flags = CLV_ORDERS_NORMALIZED;
-	o->capacity = capacity;
-	*out = o;
-	return KPI_OK;
-}
+static const buffer_layout orders_layout = {
+	ORDERS_HEADER_SIZE, sizeof(clv_order_day), CLV_ORDERS_MAX_DAYS,
+	"the orders of a CLV aggregate",
+	"A CLV aggregate cannot hold more than %d distinct customer purchase days."
+};
 
 /* A new empty state, 40 bytes. */
 kpi_status
 clv_orders_create(clv_orders **out, const kpi_allocator *mem, kpi_msg *msg)
 {
-	return orders_new(0, out, mem, msg);
+	void	   *buf = NULL;
+	kpi_status	st = buffer_alloc(&orders_layout, 0, &buf, mem, msg);
+
+	if (st != KPI_OK)
+		return st;
+	*out = buf;
+	(*out)->flags = CLV_ORDERS_NORMALIZED;
+	return KPI_OK;
 }
 
 /* Bytes of the buffer. */
 size_t
 clv_orders_size(const clv_orders *o)
 {
-	return ORDERS_HEADER_SIZE + (size_t) o->capacity * sizeof(clv_order_day);
+	return buffer_size(&orders_layout, o->capacity);
 }
 
 /* Whether a buffer of `size` bytes is consistent with its header. */
 bool
 clv_orders_size_ok(const clv_orders *o, size_t size)
 {
-	return size >= ORDERS_HEADER_SIZE && o->ndays >= 0 && o->ndays <= o->capacity &&
-		o->capacity <= CLV_ORDERS_MAX_DAYS && size == clv_orders_size(o);
+	return buffer_size_ok(&orders_layout, o->ndays, o->capacity, size);
 }
 
 /*
@@ -2445,35 +2508,22 @@ static kpi_status
 orders_make_room(clv_orders **op, int64_t extra, bool slack, const kpi_allocator *mem,
 				 kpi_msg *msg)
 {
-	clv_orders *o = *op;
-	int64_t		cap = o->capacity;
-	size_t		oldsize = clv_orders_size(o);
-	size_t		newsize;
-	clv_orders *grown;
+	void	   *buf = *op;
+	int32_t		cap = 0;
 	kpi_status	st;
 
-	if (o->ndays + extra <= cap)
+	if ((*op)->ndays + extra <= (*op)->capacity)
 		return KPI_OK;
-	if ((st = orders_normalize(o, mem, msg)) != KPI_OK)
+	if ((st = orders_normalize(*op, mem, msg)) != KPI_OK ||
+		(st = buffer_capacity(&orders_layout, (*op)->capacity, (*op)->ndays + extra, 16,
+							  slack, &cap, msg)) != KPI_OK)
 		return st;
-	if (o->ndays + extra > CLV_ORDERS_MAX_DAYS)
-		return kpi_fail(msg, KPI_ERR_OVERFLOW,
-						"A CLV aggregate cannot hold more than %d distinct customer purchase days.",
-						CLV_ORDERS_MAX_DAYS);
-	cap = cap < 16 ? 16 : cap;
-	while (cap < (slack ? 2 : 1) * (o->ndays + extra))
-		cap *= 2;
-	if (cap > CLV_ORDERS_MAX_DAYS)
-		cap = CLV_ORDERS_MAX_DAYS;
-	if (cap == o->capacity)
+	if (cap == (*op)->capacity)
 		return KPI_OK;
-	newsize = ORDERS_HEADER_SIZE + (size_t) cap * sizeof(clv_order_day);
-	grown = mem->realloc(o, newsize, mem->ctx);
-	if (grown == NULL)
-		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for the orders of a CLV aggregate.");
-	memset((uint8_t *) grown + oldsize, 0, newsize - oldsize);
-	grown->capacity = (int32_t) cap;
-	*op = grown;
+	if ((st = buffer_resize(&orders_layout, &buf, (*op)->capacity, cap, mem, msg)) != KPI_OK)
+		return st;
+	*op = buf;
+	(*op)->capacity = cap;
 	return KPI_OK;
 }
 
@@ -2589,19 +2639,18 @@ clv_orders_merge(clv_orders **dstp, const clv_orders *src, const kpi_allocator *
 kpi_status
 clv_orders_compact(clv_orders **op, const kpi_allocator *mem, kpi_msg *msg)
 {
-	clv_orders *shrunk;
+	void	   *buf = *op;
 	kpi_status	st;
 
 	if ((st = orders_normalize(*op, mem, msg)) != KPI_OK)
 		return st;
 	if ((*op)->capacity == (*op)->ndays)
 		return KPI_OK;
-	shrunk = mem->realloc(*op, ORDERS_HEADER_SIZE + (size_t) (*op)->ndays * sizeof(clv_order_day),
-						  mem->ctx);
-	if (shrunk == NULL)
-		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for the orders of a CLV aggregate.");
-	shrunk->capacity = shrunk->ndays;
-	*op = shrunk;
+	if ((st = buffer_resize(&orders_layout, &buf, (*op)->capacity, (*op)->ndays, mem,
+							msg)) != KPI_OK)
+		return st;
+	*op = buf;
+	(*op)->capacity = (*op)->ndays;
 	return KPI_OK;
 }
 

@@ -227,6 +227,57 @@ model_decode_whole(const uint8_t *buf, size_t len, clv_model *out)
 	return st == KPI_OK ? kpi_reader_finish(&r, NULL) : st;
 }
 
+
+/*
+ * Feed a decoder the valid encoding buf[0 .. len) cut short at a dozen
+ * points, with 1 to 3 bytes changed (300 times), and 2,000 random strings
+ * of up to `random_len` bytes after a valid version byte.  True when every
+ * cut is KPI_ERR_BINARY and everything else decodes or fails with
+ * KPI_ERR_BINARY or KPI_ERR_VERSION: never a crash (ASan watches).
+ */
+#define DECODE_FUZZ(prefix, buf, len, random_len) \
+	decode_fuzz((kpi_status (*) (kpi_reader *, const kpi_allocator *, void **, kpi_msg *)) prefix##_decode, \
+				(buf), (len), (random_len))
+
+static bool
+decode_fuzz(kpi_status (*decode) (kpi_reader *, const kpi_allocator *, void **, kpi_msg *),
+			const uint8_t *buf, size_t len, size_t random_len)
+{
+	uint8_t    *junk = malloc(len > random_len ? len : random_len);
+	void	   *back;
+	bool		ok = true;
+
+	for (size_t cut = 0; cut < len; cut += 1 + len / 13)
+		ok &= decode_whole(decode, buf, cut, &back) == KPI_ERR_BINARY;
+	for (int k = 0; k < 2300; k++)
+	{
+		size_t		n = len;
+		kpi_status	st;
+
+		if (k < 300)
+		{
+			memcpy(junk, buf, len);
+			for (int j = 0; j < 3; j++)
+				junk[rng_below((int) len)] ^= (uint8_t) (1 + rng_below(255));
+		}
+		else
+		{
+			n = (size_t) rng_below((int) random_len);
+			for (size_t j = 0; j < n; j++)
+				junk[j] = (uint8_t) rng_next();
+			if (n > 0)
+				junk[0] = KPI_STATE_VERSION;
+		}
+		st = decode_whole(decode, junk, n, &back);
+		if (st == KPI_OK)
+			free(back);
+		else
+			ok &= st == KPI_ERR_BINARY || st == KPI_ERR_VERSION;
+	}
+	free(junk);
+	return ok;
+}
+
 static clv_model
 make_model(double r, double alpha, double a, double b, double p, double q, double gamma)
 {
@@ -775,13 +826,20 @@ random_rfm(int32_t observed, int norders_max)
 	return s;
 }
 
+/* A malloc'd copy of n bytes. */
+static void *
+memdup(const void *p, size_t n)
+{
+	void	   *c = malloc(n);
+
+	memcpy(c, p, n);
+	return c;
+}
+
 static clv_rfm *
 rfm_copy(const clv_rfm *s)
 {
-	clv_rfm    *c = malloc(clv_rfm_size(s));
-
-	memcpy(c, s, clv_rfm_size(s));
-	return c;
+	return memdup(s, clv_rfm_size(s));
 }
 
 static void
@@ -949,10 +1007,7 @@ fitdata_same(clv_fitdata **a, clv_fitdata **b)
 static clv_fitdata *
 fitdata_copy(const clv_fitdata *fd)
 {
-	clv_fitdata *c = malloc(clv_fitdata_size(fd));
-
-	memcpy(c, fd, clv_fitdata_size(fd));
-	return c;
+	return memdup(fd, clv_fitdata_size(fd));
 }
 
 static void
@@ -980,44 +1035,8 @@ test_fitdata(clv_fitdata *whole)
 	CHECK(DECODE_WHOLE(clv_fitdata, buf, len, &back) == KPI_OK && fitdata_same(&back, &whole),
 		  "fit input binary form round-trips");
 	free(back);
-	{
-		bool		bad = true;
-
-		for (size_t cut = 0; cut < len; cut += 1 + len / 13)
-			bad &= DECODE_WHOLE(clv_fitdata, buf, cut, &back) == KPI_ERR_BINARY;
-		for (int k = 0; k < 300; k++)
-		{
-			uint8_t    *junk = malloc(len);
-			kpi_status	st;
-
-			memcpy(junk, buf, len);
-			for (int j = 0; j < 3; j++)
-				junk[rng_below((int) len)] ^= (uint8_t) (1 + rng_below(255));
-			st = DECODE_WHOLE(clv_fitdata, junk, len, &back);
-			if (st == KPI_OK)
-				free(back);
-			else
-				bad &= st == KPI_ERR_BINARY || st == KPI_ERR_VERSION;
-			free(junk);
-		}
-		for (int k = 0; k < 2000; k++)
-		{
-			uint8_t		junk[64];
-			size_t		n = (size_t) rng_below(sizeof(junk));
-			kpi_status	st;
-
-			for (size_t j = 0; j < n; j++)
-				junk[j] = (uint8_t) rng_next();
-			if (n > 0)
-				junk[0] = KPI_STATE_VERSION;
-			st = DECODE_WHOLE(clv_fitdata, junk, n, &back);
-			if (st == KPI_OK)
-				free(back);
-			else
-				bad &= st == KPI_ERR_BINARY;
-		}
-		CHECK(bad, "truncated, corrupted or random fit input bytes are errors, never crashes");
-	}
+	CHECK(DECODE_FUZZ(clv_fitdata, buf, len, 64),
+		  "truncated, corrupted or random fit input bytes are errors, never crashes");
 	free(buf);
 	text = format_text(format_fitdata, whole);
 	CHECK(text != NULL && clv_fitdata_parse(text, mem, &back, NULL) == KPI_OK &&
@@ -1262,15 +1281,16 @@ test_fit_row_order(const clv_fitdata *whole, const clv_model *fitted)
 
 /* Mutated text forms never crash a parser; they parse or fail with TEXT/VERSION. */
 static void
-test_text_fuzz(const char *rfm_text, const char *fit_text, const char *model_text)
+test_text_fuzz(const char *rfm_text, const char *fit_text, const char *model_text,
+			   const char *orders_text)
 {
-	const char *seeds[3] = {rfm_text, fit_text, model_text};
+	const char *seeds[4] = {rfm_text, fit_text, model_text, orders_text};
 	static const char alphabet[] = "()[],:v0123456789.-+eE naIN";
 	bool		ok = true;
 
-	for (int k = 0; k < 3000; k++)
+	for (int k = 0; k < 4000; k++)
 	{
-		const char *seed = seeds[k % 3];
+		const char *seed = seeds[k % 4];
 		size_t		len = strlen(seed);
 		char	   *t = malloc(len + 1);
 		kpi_status	st;
@@ -1285,7 +1305,7 @@ test_text_fuzz(const char *rfm_text, const char *fit_text, const char *model_tex
 			else
 				t[at] = alphabet[rng_below((int) sizeof(alphabet) - 1)];
 		}
-		if (k % 3 == 0)
+		if (k % 4 == 0)
 		{
 			clv_rfm    *r;
 
@@ -1293,7 +1313,7 @@ test_text_fuzz(const char *rfm_text, const char *fit_text, const char *model_tex
 			if (st == KPI_OK)
 				free(r);
 		}
-		else if (k % 3 == 1)
+		else if (k % 4 == 1)
 		{
 			clv_fitdata *fd;
 
@@ -1301,16 +1321,24 @@ test_text_fuzz(const char *rfm_text, const char *fit_text, const char *model_tex
 			if (st == KPI_OK)
 				free(fd);
 		}
-		else
+		else if (k % 4 == 2)
 		{
 			clv_model	m;
 
 			st = clv_model_parse(t, &m, NULL);
 		}
+		else
+		{
+			clv_orders *o;
+
+			st = clv_orders_parse(t, mem, &o, NULL);
+			if (st == KPI_OK)
+				free(o);
+		}
 		ok &= st == KPI_OK || st == KPI_ERR_TEXT || st == KPI_ERR_VERSION;
 		free(t);
 	}
-	CHECK(ok, "3,000 mutated text forms parse or fail with KPI_ERR_TEXT/VERSION");
+	CHECK(ok, "4,000 mutated text forms parse or fail with KPI_ERR_TEXT/VERSION");
 }
 
 static void
@@ -1468,10 +1496,7 @@ observed_settings(int32_t observed)
 static clv_orders *
 orders_copy(const clv_orders *o)
 {
-	clv_orders *c = malloc(clv_orders_size(o));
-
-	memcpy(c, o, clv_orders_size(o));
-	return c;
+	return memdup(o, clv_orders_size(o));
 }
 
 /* Same canonical bytes after compacting, in memory and encoded. */
@@ -1568,6 +1593,23 @@ test_orders_by_hand(void)
 		free(back);
 	}
 	free(o);
+
+	/* hashed keys, a horizon, a negative amount: text in, canonical text out */
+	{
+		clv_orders_settings got;
+
+		CHECK(clv_orders_parse("(v:1,keys:hash,observed_until:90,horizon:[12,0,0],orders:5,"
+							   "days:[(2,90,-1),(-7,40,2.25),(2,9,0.00),(-7,3,1.5)])",
+							   mem, &o, NULL) == KPI_OK &&
+			  (text = format_text(format_orders, o)) != NULL &&
+			  strcmp(text, "(v:1,keys:hash,observed_until:90,horizon:[12,0,0],orders:5,"
+					 "days:[(-7,3,1.50),(-7,40,2.25),(2,9,0.00),(2,90,-1.00)])") == 0 &&
+			  clv_orders_get_settings(o, &got) && got.hashed_keys && got.observed &&
+			  got.observed_until == 90 && got.has_horizon && got.horizon.months == 12,
+			  "a state with hashed keys and a horizon reads in any order and prints canonically");
+		free(text);
+		free(o);
+	}
 
 	/* open-ended observation ends at the latest purchase day */
 	clv_orders_create(&o, mem, NULL);
@@ -1724,7 +1766,6 @@ test_orders_cdnow(clv_rfm **states, const clv_model *fitted)
 		uint8_t    *buf = ENCODE(clv_orders, whole, &len);
 		clv_orders *back;
 		char	   *text = format_text(format_orders, whole);
-		bool		bad = true;
 
 		CHECK(buf != NULL && DECODE_WHOLE(clv_orders, buf, len, &back) == KPI_OK &&
 			  orders_same(&back, &whole), "orders binary form round-trips");
@@ -1733,40 +1774,8 @@ test_orders_cdnow(clv_rfm **states, const clv_model *fitted)
 			  orders_same(&back, &whole), "orders text form round-trips");
 		free(back);
 		free(text);
-		for (size_t cut = 0; cut < len; cut += 1 + len / 97)
-			bad &= DECODE_WHOLE(clv_orders, buf, cut, &back) == KPI_ERR_BINARY;
-		for (int k = 0; k < 300; k++)
-		{
-			uint8_t    *junk = malloc(len);
-			kpi_status	st;
-
-			memcpy(junk, buf, len);
-			for (int j = 0; j < 3; j++)
-				junk[rng_below((int) len)] ^= (uint8_t) (1 + rng_below(255));
-			st = DECODE_WHOLE(clv_orders, junk, len, &back);
-			if (st == KPI_OK)
-				free(back);
-			else
-				bad &= st == KPI_ERR_BINARY || st == KPI_ERR_VERSION;
-			free(junk);
-		}
-		for (int k = 0; k < 2000; k++)
-		{
-			uint8_t		junk[128];
-			size_t		m = (size_t) rng_below(sizeof(junk));
-			kpi_status	st;
-
-			for (size_t j = 0; j < m; j++)
-				junk[j] = (uint8_t) rng_next();
-			if (m > 0)
-				junk[0] = KPI_STATE_VERSION;
-			st = DECODE_WHOLE(clv_orders, junk, m, &back);
-			if (st == KPI_OK)
-				free(back);
-			else
-				bad &= st == KPI_ERR_BINARY;
-		}
-		CHECK(bad, "truncated, corrupted or random orders bytes are errors, never crashes");
+		CHECK(DECODE_FUZZ(clv_orders, buf, len, 128),
+			  "truncated, corrupted or random orders bytes are errors, never crashes");
 		free(buf);
 	}
 
@@ -2195,11 +2204,13 @@ main(int argc, char **argv)
 		char	   *rfm_text = format_text(format_rfm, states[1]);
 		char	   *fit_text = format_text(format_fitdata, whole);
 		char	   *model_text = format_text(format_model, &fitted);
+		const char *orders_text = "(v:1,keys:hash,observed_until:90,horizon:[12,0,0],orders:5,"
+			"days:[(-7,3,1.50),(-7,40,2.25),(2,9,0.00),(2,90,-1.00)])";
 
 		/* a short fit input keeps the fuzz loop quick */
 		fit_text[strcspn(fit_text, ")") + 1] = '\0';
 		strcat(fit_text, "])");
-		test_text_fuzz(rfm_text, fit_text, model_text);
+		test_text_fuzz(rfm_text, fit_text, model_text, orders_text);
 		free(rfm_text);
 		free(fit_text);
 		free(model_text);
