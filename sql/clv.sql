@@ -80,6 +80,14 @@ FROM cdnow, model GROUP BY m::text;
 SELECT kpi.clv_fit(kpi.rollup(s))::text = (SELECT m::text FROM model) AS two_step
 FROM (SELECT kpi.clv_fit_agg(rfm) AS s FROM rfm GROUP BY customer_id % 7) parts;
 
+-- Integer ids (also through a domain) are kept exactly, other ids by their
+-- 64-bit hash.
+CREATE DOMAIN clv_customer_number AS bigint;
+SELECT kpi.clv_agg(id, date '1997-01-01', 1) AS int_ids,
+       kpi.clv_agg(id::clv_customer_number, date '1997-01-01', 1) AS domain_ids,
+       kpi.clv_agg(id::text, date '1997-01-01', 1)::text LIKE '(v:1,keys:hash,orders:2,%' AS text_hashed
+FROM (VALUES (7), (-3)) v(id);
+
 -- FHL 2005's worked example: with the published parameters, a customer
 -- with x = 2, t_x = 30.43 and T = 38.86 weeks (customer 1) expects 1.226
 -- purchases in the next 39 weeks.

@@ -839,6 +839,7 @@ accum_args(FunctionCallInfo fcinfo)
 	args->key_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
 	if (!OidIsValid(args->key_type))
 		elog(ERROR, "could not determine the type of customer_id");
+	args->key_type = getBaseType(args->key_type);	/* a domain's base type */
 	args->ordered_date = get_fn_expr_argtype(fcinfo->flinfo, 2) == DATEOID;
 	args->horizon_argno = args->observed_argno = -1;
 	if (PG_NARGS() > next && get_fn_expr_argtype(fcinfo->flinfo, next) == INTERVALOID)
