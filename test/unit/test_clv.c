@@ -149,29 +149,9 @@ format_text(void (*fmt) (const void *, kpi_strbuf *), const void *value)
 	return sb.data;
 }
 
-static void
-format_rfm(const void *v, kpi_strbuf *sb)
-{
-	clv_rfm_format(v, sb);
-}
-
-static void
-format_fitdata(const void *v, kpi_strbuf *sb)
-{
-	clv_fitdata_format(v, sb);
-}
-
-static void
-format_model(const void *v, kpi_strbuf *sb)
-{
-	clv_model_format(v, sb);
-}
-
-static void
-format_orders(const void *v, kpi_strbuf *sb)
-{
-	clv_orders_format(v, sb);
-}
+/* The text form of a value of a core type, malloc'd (NULL when out of memory). */
+#define FORMAT_TEXT(prefix, value) \
+	format_text((void (*) (const void *, kpi_strbuf *)) prefix##_format, (value))
 
 /*
  * The binary form of a value, malloc'd: encode through a writer sized by
@@ -661,7 +641,7 @@ test_rfm_by_hand(void)
 		  sum.x == 2 && sum.t_x == 30 && sum.T == 40 && sum.first_day == 10 &&
 		  sum.last_day == 40 && sum.m == (3.0 + 4.125) / 2,
 		  "same-day orders are one purchase; x, t_x, T, m by hand");
-	text = format_text(format_rfm, s);
+	text = FORMAT_TEXT(clv_rfm, s);
 	CHECK(text != NULL && strcmp(text, "(v:1,observed_until:50,first_amount:3.750,"
 								 "total_amount:10.875,days:[10,20,40])") == 0,
 		  "text form with exact amounts at the largest scale");
@@ -707,7 +687,7 @@ test_rfm_by_hand(void)
 	/* orders only after observed_until: observed, but no purchase */
 	clv_rfm_create(&s, mem, NULL);
 	clv_rfm_add(&s, 70, 5, 0, 50, mem, NULL);
-	text = format_text(format_rfm, s);
+	text = FORMAT_TEXT(clv_rfm, s);
 	{
 		int32_t		end = 0;
 
@@ -770,7 +750,7 @@ test_rfm_cdnow(void)
 	CHECK(t_equal == CDNOW_CUSTOMERS, "t_x and T equal Hardie's weeks to his 0.01 rounding");
 	CHECK(m_equal == CDNOW_CUSTOMERS, "m equals Hardie's zbar to his 0.01 rounding");
 	{
-		char	   *text = format_text(format_rfm, in_order[1]);
+		char	   *text = FORMAT_TEXT(clv_rfm, in_order[1]);
 
 		/* 1997-01-01 29.33, 1997-01-18 29.73, 1997-08-02 14.96; 1997-12-12 after the end */
 		CHECK(text != NULL && strcmp(text, "(v:1,observed_until:-823,first_amount:29.33,"
@@ -906,7 +886,7 @@ test_rfm_properties(void)
 				garbage &= st == KPI_ERR_BINARY || st == KPI_ERR_VERSION;
 		}
 		free(buf);
-		text = format_text(format_rfm, ab_c);
+		text = FORMAT_TEXT(clv_rfm, ab_c);
 		txt &= text != NULL && clv_rfm_parse(text, mem, &back, NULL) == KPI_OK &&
 			rfm_same(&back, &ab_c);
 		free(back);
@@ -1038,7 +1018,7 @@ test_fitdata(clv_fitdata *whole)
 	CHECK(DECODE_FUZZ(clv_fitdata, buf, len, 64),
 		  "truncated, corrupted or random fit input bytes are errors, never crashes");
 	free(buf);
-	text = format_text(format_fitdata, whole);
+	text = FORMAT_TEXT(clv_fitdata, whole);
 	CHECK(text != NULL && clv_fitdata_parse(text, mem, &back, NULL) == KPI_OK &&
 		  fitdata_same(&back, &whole), "fit input text form round-trips");
 	free(back);
@@ -1048,7 +1028,7 @@ test_fitdata(clv_fitdata *whole)
 
 		text = NULL;
 		CHECK(clv_fitdata_parse(shuffled, mem, &back, NULL) == KPI_OK &&
-			  (text = format_text(format_fitdata, back)) != NULL &&
+			  (text = FORMAT_TEXT(clv_fitdata, back)) != NULL &&
 			  strcmp(text, "(v:1,rows:[(0,0,9,0,2),(2,30,40,1.5,4)])") == 0,
 			  "text input in any order is sorted and folded");
 		free(text);
@@ -1557,10 +1537,10 @@ test_orders_by_hand(void)
 		  tot.customers == 3 && tot.orders == 6 && tot.revenue == 12375 && tot.scale == 3 &&
 		  tot.first_day == 10 && tot.end_day == 50,
 		  "totals by hand: 3 customers, 6 orders (day 60 ignored), 12.375, days 10..50");
-	text = format_text(format_orders, o);
+	text = FORMAT_TEXT(clv_orders, o);
 	clv_orders_compact(&o, mem, NULL);
 	free(text);
-	text = format_text(format_orders, o);
+	text = FORMAT_TEXT(clv_orders, o);
 	CHECK(text != NULL && strcmp(text, "(v:1,keys:int,observed_until:50,orders:6,days:["
 								 "(-3,40,4.125),(7,10,3.750),(7,20,3.000),(9,12,0.500),(9,30,1.000)])") == 0,
 		  "canonical text form: sorted, same-day amounts summed, exact at the largest scale");
@@ -1601,7 +1581,7 @@ test_orders_by_hand(void)
 		CHECK(clv_orders_parse("(v:1,keys:hash,observed_until:90,horizon:[12,0,0],orders:5,"
 							   "days:[(2,90,-1),(-7,40,2.25),(2,9,0.00),(-7,3,1.5)])",
 							   mem, &o, NULL) == KPI_OK &&
-			  (text = format_text(format_orders, o)) != NULL &&
+			  (text = FORMAT_TEXT(clv_orders, o)) != NULL &&
 			  strcmp(text, "(v:1,keys:hash,observed_until:90,horizon:[12,0,0],orders:5,"
 					 "days:[(-7,3,1.50),(-7,40,2.25),(2,9,0.00),(2,90,-1.00)])") == 0 &&
 			  clv_orders_get_settings(o, &got) && got.hashed_keys && got.observed &&
@@ -1625,7 +1605,7 @@ test_orders_by_hand(void)
 	/* rows after observed_until only: settings fixed, nothing counted */
 	clv_orders_create(&o, mem, NULL);
 	clv_orders_add(&o, &at50, 1, 51, 10, 2, mem, NULL);
-	text = format_text(format_orders, o);
+	text = FORMAT_TEXT(clv_orders, o);
 	CHECK(text != NULL && strcmp(text, "(v:1,keys:int,observed_until:50,orders:0,days:[])") == 0 &&
 		  clv_orders_get_totals(o, mem, &tot, &found, NULL) == KPI_OK && !found,
 		  "orders after observed_until are ignored but fix the settings");
@@ -1765,7 +1745,7 @@ test_orders_cdnow(clv_rfm **states, const clv_model *fitted)
 		size_t		len;
 		uint8_t    *buf = ENCODE(clv_orders, whole, &len);
 		clv_orders *back;
-		char	   *text = format_text(format_orders, whole);
+		char	   *text = FORMAT_TEXT(clv_orders, whole);
 
 		CHECK(buf != NULL && DECODE_WHOLE(clv_orders, buf, len, &back) == KPI_OK &&
 			  orders_same(&back, &whole), "orders binary form round-trips");
@@ -2000,7 +1980,7 @@ test_model_codec(const clv_model *fitted)
 	uint8_t		buf[CLV_MODEL_ENCODED_SIZE];
 	kpi_writer	w;
 	clv_model	back;
-	char	   *text = format_text(format_model, fitted);
+	char	   *text = FORMAT_TEXT(clv_model, fitted);
 	bool		ok = true;
 
 	printf("# model: %s\n", text ? text : "(null)");
@@ -2201,9 +2181,9 @@ main(int argc, char **argv)
 	test_model_codec(&fitted);
 	test_orders_cdnow(states, &fitted);
 	{
-		char	   *rfm_text = format_text(format_rfm, states[1]);
-		char	   *fit_text = format_text(format_fitdata, whole);
-		char	   *model_text = format_text(format_model, &fitted);
+		char	   *rfm_text = FORMAT_TEXT(clv_rfm, states[1]);
+		char	   *fit_text = FORMAT_TEXT(clv_fitdata, whole);
+		char	   *model_text = FORMAT_TEXT(clv_model, &fitted);
 		const char *orders_text = "(v:1,keys:hash,observed_until:90,horizon:[12,0,0],orders:5,"
 			"days:[(-7,3,1.50),(-7,40,2.25),(2,9,0.00),(2,90,-1.00)])";
 
