@@ -83,6 +83,22 @@ typedef struct KpiStateType
 	.encode = (void (*) (const void *, kpi_writer *)) prefix##_encode, \
 }
 
+/*
+ * The KpiStateType of a variable-size state whose codecs are prefix_parse,
+ * prefix_decode (each allocating the payload through the allocator they
+ * get), prefix_format, prefix_encoded_size and prefix_encode, each taking
+ * a core type pointer where the callback takes void *.
+ */
+#define KPI_VARIABLE_STATE_TYPE(sqlname, prefix) { \
+	.name = (sqlname), \
+	.fixed_size = 0, \
+	.parse_alloc = (kpi_status (*) (const char *, const kpi_allocator *, void **, kpi_msg *)) prefix##_parse, \
+	.decode_alloc = (kpi_status (*) (kpi_reader *, const kpi_allocator *, void **, kpi_msg *)) prefix##_decode, \
+	.format = (void (*) (const void *, kpi_strbuf *)) prefix##_format, \
+	.encoded_size = (size_t (*) (const void *)) prefix##_encoded_size, \
+	.encode = (void (*) (const void *, kpi_writer *)) prefix##_encode, \
+}
+
 /* palloc-based allocator in CurrentMemoryContext, for core functions. */
 extern const kpi_allocator kpi_palloc_allocator;
 

@@ -41,7 +41,8 @@ FROM unnest(ARRAY['aov', 'aov_float8', 'aov_count']) f;
 SELECT is_strict('kpi', f, ARRAY['kpi.aov_state'], 'kpi.' || f || ' is strict')
 FROM unnest(ARRAY['aov', 'aov_float8', 'aov_count']) f;
 
--- Every aggregate is parallel safe and has a combine function.
+-- Every aggregate is parallel safe and has a combine function (those over
+-- kpi.aov_state: other KPIs have kpi.rollup overloads of their own).
 SELECT ok(a.aggcombinefn <> 0 AND p.proparallel = 's', p.oid::regprocedure || ' is parallel safe with a combine function')
 FROM pg_proc p JOIN pg_aggregate a ON a.aggfnoid = p.oid
 WHERE p.pronamespace = 'kpi'::regnamespace AND p.proname IN ('aov', 'aov_agg', 'rollup')
