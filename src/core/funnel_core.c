@@ -295,7 +295,6 @@ alloc_block(const kpi_allocator *mem, uint32_t capacity, funnel_state **out, kpi
 	if (s == NULL)
 		return out_of_memory(msg);
 	memset(s, 0, sizeof(funnel_state));
-	s->version = FUNNEL_LAYOUT_VERSION;
 	s->flags = FUNNEL_SORTED;
 	s->capacity = capacity;
 	*out = s;
@@ -368,27 +367,36 @@ funnel_add_row(funnel_state **state, const kpi_allocator *mem, const funnel_para
 			   uint64_t entity, int64_t ts, uint32_t steps, kpi_msg *msg)
 {
 	funnel_state *s = *state;
-	funnel_params have;
-	char		what[160];
 	kpi_status	st;
 	funnel_event *e;
 
-	if (s->nsteps == 0)
+	/* the hot path: parameters as before, a stored row, room for it */
+	if (s->nsteps != params->nsteps || s->modes != params->modes ||
+		state_window(s) != params->window)
 	{
-		if ((st = funnel_check_params(params, msg)) != KPI_OK)
-			return st;
-		set_params(s, params);
+		funnel_params have;
+		char		what[160];
+
+		if (s->nsteps == 0)
+		{
+			if ((st = funnel_check_params(params, msg)) != KPI_OK)
+				return st;
+			set_params(s, params);
+		}
+		funnel_get_params(s, &have);
+		if (describe_difference(&have, params, what, sizeof(what)))
+			return kpi_fail(msg, KPI_ERR_PARAM, "The rows of one funnel have different %s.", what);
 	}
-	funnel_get_params(s, &have);
-	if (describe_difference(&have, params, what, sizeof(what)))
-		return kpi_fail(msg, KPI_ERR_PARAM, "The rows of one funnel have different %s.", what);
-	if (steps == 0 && (have.modes & FUNNEL_STRICT_ORDER) == 0)
+	if (steps == 0 && (s->modes & FUNNEL_STRICT_ORDER) == 0)
 		return KPI_OK;
-	if ((st = check_steps(&have, steps, KPI_ERR_PARAM, msg)) != KPI_OK)
-		return st;
-	if ((st = reserve(state, mem, 1, msg)) != KPI_OK)
-		return st;
-	s = *state;
+	if (((uint64_t) steps >> s->nsteps) != 0)
+		return check_steps(params, steps, KPI_ERR_PARAM, msg);
+	if (s->nevents == s->capacity)
+	{
+		if ((st = reserve(state, mem, 1, msg)) != KPI_OK)
+			return st;
+		s = *state;
+	}
 	e = &s->events[s->nevents];
 	set_event(e, entity, ts, steps);
 	if ((s->flags & FUNNEL_SORTED) && s->nevents > 0 && compare_events(e - 1, e) > 0)
@@ -730,8 +738,8 @@ sorted_rows(const funnel_state *s, const kpi_allocator *mem, const funnel_event 
 }
 
 kpi_status
-funnel_canonical_copy(const funnel_state *s, const kpi_allocator *mem, funnel_state **out,
-					  kpi_msg *msg)
+funnel_canonical_copy(const funnel_state *s, const kpi_allocator *mem,
+					  const kpi_allocator *scratch, funnel_state **out, kpi_msg *msg)
 {
 	funnel_state *c;
 	kpi_status	st;
@@ -745,7 +753,7 @@ funnel_canonical_copy(const funnel_state *s, const kpi_allocator *mem, funnel_st
 	c->nevents = s->nevents;
 	if (s->flags & FUNNEL_SORTED)
 		memcpy(c->events, s->events, (size_t) s->nevents * sizeof(funnel_event));
-	else if ((st = sort_rows(s->events, c->events, s->nevents, mem, msg)) != KPI_OK)
+	else if ((st = sort_rows(s->events, c->events, s->nevents, scratch, msg)) != KPI_OK)
 	{
 		mem->free(c, mem->ctx);
 		return st;
@@ -1216,8 +1224,8 @@ field_integer(const kpi_text_field *f, int64_t min, int64_t max, int64_t *out, k
 	if (st != KPI_OK)
 		return st;
 	if (*out < min || *out > max)
-		return kpi_fail(msg, KPI_ERR_TEXT, "The %.*s \"%.*s\" is out of range.",
-						(int) f->keylen, f->key, shown_len(f->vallen), f->val);
+		return kpi_fail(msg, KPI_ERR_TEXT, "The value \"%.*s\" of field \"%.*s\" is out of range.",
+						shown_len(f->vallen), f->val, (int) f->keylen, f->key);
 	return KPI_OK;
 }
 
@@ -1318,15 +1326,18 @@ check_decoded_params(const funnel_params *p, uint32_t nevents, kpi_status status
 	return KPI_OK;
 }
 
-/* Sorts a block just filled from outside, or frees it on error. */
+/*
+ * Sorts a block just filled from outside (through scratch), or frees it
+ * on error.
+ */
 static kpi_status
-finish_block(funnel_state *s, kpi_status st, const kpi_allocator *mem, funnel_state **out,
-			 kpi_msg *msg)
+finish_block(funnel_state *s, kpi_status st, const kpi_allocator *mem,
+			 const kpi_allocator *scratch, funnel_state **out, kpi_msg *msg)
 {
 	for (uint32_t i = 1; i < s->nevents && st == KPI_OK; i++)
 		if (compare_events(&s->events[i - 1], &s->events[i]) > 0)
 		{
-			st = sort_rows(s->events, s->events, s->nevents, mem, msg);
+			st = sort_rows(s->events, s->events, s->nevents, scratch, msg);
 			break;
 		}
 	if (st != KPI_OK)
@@ -1339,7 +1350,8 @@ finish_block(funnel_state *s, kpi_status st, const kpi_allocator *mem, funnel_st
 }
 
 kpi_status
-funnel_parse(const char *text, const kpi_allocator *mem, funnel_state **out, kpi_msg *msg)
+funnel_parse(const char *text, const kpi_allocator *mem, const kpi_allocator *scratch,
+			 funnel_state **out, kpi_msg *msg)
 {
 	enum
 	{
@@ -1389,7 +1401,7 @@ funnel_parse(const char *text, const kpi_allocator *mem, funnel_state **out, kpi
 		return st;
 	set_params(s, &p);
 	st = parse_event_list(&fields[F_EVENTS], s, msg);
-	return finish_block(s, st, mem, out, msg);
+	return finish_block(s, st, mem, scratch, out, msg);
 }
 
 /* --------------------------------------------------------------- binary */
@@ -1428,8 +1440,8 @@ funnel_encode(const funnel_state *s, const kpi_allocator *mem, kpi_writer *w, kp
 }
 
 kpi_status
-funnel_decode(const uint8_t *buf, size_t len, const kpi_allocator *mem, funnel_state **out,
-			  kpi_msg *msg)
+funnel_decode(const uint8_t *buf, size_t len, const kpi_allocator *mem,
+			  const kpi_allocator *scratch, funnel_state **out, kpi_msg *msg)
 {
 	kpi_reader	r;
 	uint8_t		version;
@@ -1469,5 +1481,5 @@ funnel_decode(const uint8_t *buf, size_t len, const kpi_allocator *mem, funnel_s
 	s->nevents = count;
 	if (st == KPI_OK)
 		st = kpi_reader_finish(&r, msg);
-	return finish_block(s, st, mem, out, msg);
+	return finish_block(s, st, mem, scratch, out, msg);
 }

@@ -62,24 +62,25 @@
  * (the chain 0 -> 5), 1 in ClickHouse.
  *
  * Memory.  A state is one contiguous, position-independent block: a
- * 24-byte header and 20 bytes per stored row, with 4-byte alignment.  It
- * is meant to be the whole varlena of SQL type kpi.funnel_state: the
- * first four bytes are the varlena length word, which the core zeroes in
- * new blocks, copies otherwise and never reads; the glue sets it with
- * SET_VARSIZE(state, funnel_state_size(state)) after every call that may
- * resize or move the block.  The block has room for `capacity` rows, of
- * which `nevents` are used; functions that add rows grow it by doubling
- * through mem->realloc(block, new_size), use only the pointer returned
- * and zero the new room.  They never call mem->free on the old block.
- * For an aggregate transition value the glue's realloc must therefore
- * palloc the larger block in CurrentMemoryContext, copy VARSIZE(old)
- * bytes and leave the old block alone: nodeAgg copies the new value into
- * the aggregate context and frees the old one itself (repalloc would free
- * it twice).  Rows are kept in arrival order; the FUNNEL_SORTED flag says
- * they happen to be in canonical (entity, ts, steps) order.  A canonical block
+ * 20-byte header and 20 bytes per stored row, with 4-byte alignment.  In
+ * PostgreSQL it is the payload of a kpi.funnel_state varlena, behind the
+ * KpiStateHeader that every kpi state has (src/kpi.h): the glue allocates
+ * blocks with kpi_state_allocator, so a block is always a whole state.
+ * The block has room for `capacity` rows, of which `nevents` are used;
+ * functions that add rows grow it by doubling through
+ * mem->realloc(block, new_size), use only the pointer returned and zero
+ * the new room.  They never call mem->free on the old block, which is
+ * what an aggregate transition value needs: kpi_state_allocator's realloc
+ * returns a new state and leaves the old one alone, and nodeAgg copies the
+ * new value into the aggregate context and frees the old one itself.
+ * Functions that also need temporary memory (sorting) take it from a
+ * separate `scratch` allocator and free it before returning.  Rows are
+ * kept in arrival order; the FUNNEL_SORTED flag says they happen to be in
+ * canonical (entity, ts, steps) order.  A canonical block
  * (funnel_canonical_copy) is sorted, has capacity == nevents and zero
  * reserved bits, so equal states are equal bytes whatever the arrival
- * order.  A block holds at most FUNNEL_MAX_EVENTS rows (1 GB).
+ * order.  A block holds at most FUNNEL_MAX_EVENTS rows (1 GB with the
+ * glue's header: about 53.7 million).
  *
  * A blank state (nsteps == 0) has no parameters yet: it is what INITCOND
  * can supply, it takes the parameters of its first row, and merging it
@@ -110,7 +111,6 @@
 #include "codec.h"
 
 #define FUNNEL_MAX_STEPS 32
-#define FUNNEL_LAYOUT_VERSION 1		/* the version byte of the block */
 
 /* Modes, combinable. */
 #define FUNNEL_STRICT_INCREASE		0x01
@@ -145,14 +145,16 @@ typedef struct funnel_event
 	uint32_t	steps;			/* bit k-1: condition k is true */
 } funnel_event;
 
-/* The state block (the whole varlena). */
+/*
+ * The state block (the payload of a kpi.funnel_state; the version byte is
+ * in the KpiStateHeader in front of it).
+ */
 typedef struct funnel_state
 {
-	uint32_t	vl_len_;		/* varlena length word, owned by the glue */
-	uint8_t		version;		/* FUNNEL_LAYOUT_VERSION */
 	uint8_t		flags;			/* FUNNEL_SORTED */
 	uint8_t		nsteps;			/* 0 = blank */
 	uint8_t		modes;
+	uint8_t		reserved;		/* zero */
 	uint32_t	window_hi;		/* int64 window in microseconds */
 	uint32_t	window_lo;
 	uint32_t	nevents;		/* rows stored */
@@ -160,7 +162,8 @@ typedef struct funnel_state
 	funnel_event events[];
 } funnel_state;
 
-#define FUNNEL_MAX_BYTES 0x3FFFFFFF	/* PostgreSQL's MaxAllocSize */
+/* PostgreSQL's MaxAllocSize, less room for the glue's state header */
+#define FUNNEL_MAX_BYTES (0x3FFFFFFF - 16)
 #define FUNNEL_MAX_EVENTS \
 	((uint32_t) ((FUNNEL_MAX_BYTES - sizeof(funnel_state)) / sizeof(funnel_event)))
 
@@ -251,10 +254,12 @@ extern kpi_status funnel_merge(funnel_state **dst, const funnel_state *src,
 /*
  * funnel_canonical_copy
  *	  A new canonical block (sorted, no spare room) holding the same state,
- *	  allocated with mem; what a final function returns for storage.
+ *	  allocated with mem; what a final function returns for storage.  The
+ *	  sort's temporary memory (see funnel_evaluate) comes from scratch.
  */
 extern kpi_status funnel_canonical_copy(const funnel_state *s, const kpi_allocator *mem,
-										funnel_state **out, kpi_msg *msg);
+										const kpi_allocator *scratch, funnel_state **out,
+										kpi_msg *msg);
 
 /*
  * funnel_evaluate
@@ -282,12 +287,13 @@ extern kpi_status funnel_max_level(const funnel_state *s, const kpi_allocator *m
 /*
  * funnel_parse
  *	  Reads the text form (NUL-terminated) into a new canonical block
- *	  allocated with mem.  Anything malformed, out of range or inconsistent
- *	  with the parameters is KPI_ERR_TEXT; an unknown version
- *	  KPI_ERR_VERSION.
+ *	  allocated with mem (sorting with scratch when the events are not in
+ *	  order).  Anything malformed, out of range or inconsistent with the
+ *	  parameters is KPI_ERR_TEXT; an unknown version KPI_ERR_VERSION.
  */
 extern kpi_status funnel_parse(const char *text, const kpi_allocator *mem,
-							   funnel_state **out, kpi_msg *msg);
+							   const kpi_allocator *scratch, funnel_state **out,
+							   kpi_msg *msg);
 
 /*
  * funnel_format
@@ -310,11 +316,13 @@ extern kpi_status funnel_encode(const funnel_state *s, const kpi_allocator *mem,
 
 /*
  * funnel_decode
- *	  Reads the binary form into a new canonical block allocated with mem.
- *	  Anything but a complete, consistent encoding with nothing left over is
+ *	  Reads the binary form into a new canonical block allocated with mem
+ *	  (sorting with scratch when the events are not in order).  Anything
+ *	  but a complete, consistent encoding with nothing left over is
  *	  KPI_ERR_BINARY (KPI_ERR_VERSION for an unknown version byte).
  */
 extern kpi_status funnel_decode(const uint8_t *buf, size_t len, const kpi_allocator *mem,
-								funnel_state **out, kpi_msg *msg);
+								const kpi_allocator *scratch, funnel_state **out,
+								kpi_msg *msg);
 
 #endif							/* KPI_FUNNEL_CORE_H */

@@ -201,7 +201,7 @@ canonical(const funnel_state *s)
 {
 	funnel_state *c;
 
-	return funnel_canonical_copy(s, mem, &c, NULL) == KPI_OK ? c : NULL;
+	return funnel_canonical_copy(s, mem, mem, &c, NULL) == KPI_OK ? c : NULL;
 }
 
 /* ------------------------------------------------------ hand-worked cases */
@@ -1094,26 +1094,26 @@ test_codec_round_trips(void)
 		bin_c = encode(c, &len_c);
 		ok_bin = ok_bin && bin != NULL && bin_c != NULL && len == len_c &&
 			memcmp(bin, bin_c, len) == 0 &&
-			funnel_decode(bin, len, mem, &back, NULL) == KPI_OK && same_block(back, c);
+			funnel_decode(bin, len, mem, mem, &back, NULL) == KPI_OK && same_block(back, c);
 		free(back);
 		back = NULL;
 		for (size_t cut = 0; cut < len && ok_trunc_bin; cut += 1 + cut / 16)
 		{
-			kpi_status	st = funnel_decode(bin, cut, mem, &back, NULL);
+			kpi_status	st = funnel_decode(bin, cut, mem, mem, &back, NULL);
 
 			ok_trunc_bin = st == KPI_ERR_BINARY;
 		}
 
 		text = format(s);
 		ok_text = ok_text && text != NULL &&
-			funnel_parse(text, mem, &back, NULL) == KPI_OK && same_block(back, c) &&
+			funnel_parse(text, mem, mem, &back, NULL) == KPI_OK && same_block(back, c) &&
 			(text2 = format(back)) != NULL && strcmp(text, text2) == 0;
 		for (size_t cut = 0; text != NULL && cut < strlen(text) && ok_trunc_text; cut += 1 + cut / 16)
 		{
 			char	   *prefix = strndup(text, cut);
 			funnel_state *t = NULL;
 
-			ok_trunc_text = funnel_parse(prefix, mem, &t, NULL) != KPI_OK;
+			ok_trunc_text = funnel_parse(prefix, mem, mem, &t, NULL) != KPI_OK;
 			free(prefix);
 		}
 		free(back);
@@ -1165,35 +1165,35 @@ test_codec_forms(void)
 	{
 		funnel_state *c = canonical(s);
 
-		CHECK(c != NULL && funnel_state_size(c) == 24 + 3 * 20 && c->capacity == 3,
-			  "in-memory form: 24-byte header, 20 bytes per event");
+		CHECK(c != NULL && funnel_state_size(c) == 20 + 3 * 20 && c->capacity == 3,
+			  "in-memory form: 20-byte header, 20 bytes per event");
 		free(c);
 	}
 
 	/* Binary errors. */
 	bin[0] = 2;
-	CHECK(funnel_decode(bin, len, mem, &t, NULL) == KPI_ERR_VERSION, "binary: unknown version");
+	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_VERSION, "binary: unknown version");
 	bin[0] = 1;
 	bin[14] = 4;				/* four events announced, three present */
-	CHECK(funnel_decode(bin, len, mem, &t, NULL) == KPI_ERR_BINARY, "binary: count too large");
+	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_BINARY, "binary: count too large");
 	bin[14] = 2;				/* two announced, one left over */
-	CHECK(funnel_decode(bin, len, mem, &t, NULL) == KPI_ERR_BINARY, "binary: bytes left over");
+	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_BINARY, "binary: bytes left over");
 	bin[14] = 3;
 	bin[54] = 4;				/* step mask names step 3 */
-	CHECK(funnel_decode(bin, len, mem, &t, NULL) == KPI_ERR_BINARY, "binary: step above nsteps");
+	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_BINARY, "binary: step above nsteps");
 	bin[54] = 3;
 	bin[2] = 0;					/* no strict_order, but an empty row */
-	CHECK(funnel_decode(bin, len, mem, &t, &msg) == KPI_ERR_BINARY, "binary: empty row without strict_order");
+	CHECK(funnel_decode(bin, len, mem, mem, &t, &msg) == KPI_ERR_BINARY, "binary: empty row without strict_order");
 	bin[2] = 0x12;
-	CHECK(funnel_decode(bin, len, mem, &t, NULL) == KPI_ERR_BINARY, "binary: unknown mode bit");
+	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_BINARY, "binary: unknown mode bit");
 	bin[2] = 2;
 	bin[1] = 33;
-	CHECK(funnel_decode(bin, len, mem, &t, NULL) == KPI_ERR_BINARY, "binary: 33 steps");
+	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_BINARY, "binary: 33 steps");
 	bin[1] = 2;
 	bin[3] = 0x80;				/* negative window */
-	CHECK(funnel_decode(bin, len, mem, &t, NULL) == KPI_ERR_BINARY, "binary: negative window");
+	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_BINARY, "binary: negative window");
 	bin[3] = 0;
-	CHECK(funnel_decode(bin, len, mem, &t, NULL) == KPI_OK, "binary: restored bytes decode");
+	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_OK, "binary: restored bytes decode");
 	free(t);
 	free(bin);
 	free(s);
@@ -1227,7 +1227,7 @@ test_codec_forms(void)
 		for (size_t i = 0; i < NROWS(bad); i++)
 		{
 			funnel_state *u = NULL;
-			kpi_status	st = funnel_parse(bad[i].text, mem, &u, &msg);
+			kpi_status	st = funnel_parse(bad[i].text, mem, mem, &u, &msg);
 
 			CHECK(st == bad[i].status, bad[i].what);
 			if (st != bad[i].status)
@@ -1243,7 +1243,7 @@ test_codec_forms(void)
 
 		CHECK(funnel_parse(" ( v:1, steps:2 , window:10, modes:[ strict_order ],"
 						   " events:[ (18446744073709551615, -3, 1), (1,7,3) ,(1,5,0)] ) ",
-						   mem, &u, NULL) == KPI_OK &&
+						   mem, mem, &u, NULL) == KPI_OK &&
 			  (out = format(u)) != NULL &&
 			  strcmp(out, "(v:1,steps:2,window:10,modes:[strict_order],"
 					 "events:[(1,5,0),(1,7,3),(18446744073709551615,-3,1)])") == 0,
@@ -1293,7 +1293,7 @@ test_hostile_input(void)
 			if (rng_below(&r, 3) == 0)
 				blen = (size_t) rng_below(&r, blen + 1);
 		}
-		if (funnel_decode(buf, blen, mem, &t, NULL) == KPI_OK)
+		if (funnel_decode(buf, blen, mem, mem, &t, NULL) == KPI_OK)
 		{
 			funnel_result res;
 			size_t		l2;
@@ -1302,7 +1302,7 @@ test_hostile_input(void)
 
 			accepted++;
 			sane = sane && funnel_evaluate(t, mem, &res, NULL) == KPI_OK && again != NULL &&
-				funnel_decode(again, l2, mem, &u, NULL) == KPI_OK && same_block(t, u);
+				funnel_decode(again, l2, mem, mem, &u, NULL) == KPI_OK && same_block(t, u);
 			free(again);
 			free(u);
 			free(t);
@@ -1319,13 +1319,13 @@ test_hostile_input(void)
 
 		for (int m = 0; m < 1 + (int) rng_below(&r, 3); m++)
 			txt[rng_below(&r, text_len)] = alphabet[rng_below(&r, sizeof(alphabet) - 1)];
-		if (funnel_parse(txt, mem, &t, NULL) == KPI_OK)
+		if (funnel_parse(txt, mem, mem, &t, NULL) == KPI_OK)
 		{
 			char	   *again = format(t);
 			funnel_state *u = NULL;
 
 			accepted++;
-			sane = sane && again != NULL && funnel_parse(again, mem, &u, NULL) == KPI_OK &&
+			sane = sane && again != NULL && funnel_parse(again, mem, mem, &u, NULL) == KPI_OK &&
 				same_block(t, u);
 			free(again);
 			free(u);
@@ -1351,6 +1351,94 @@ compare_rows(const void *pa, const void *pb)
 	if (a->ts != b->ts)
 		return a->ts < b->ts ? -1 : 1;
 	return a->steps < b->steps ? -1 : a->steps > b->steps;
+}
+
+/* An allocator over malloc that counts what it hands out and gets back. */
+typedef struct counted
+{
+	int			allocs;			/* blocks handed out (realloc moves one) */
+	int			frees;
+} counted;
+
+static void *
+counted_alloc(size_t size, void *ctx)
+{
+	((counted *) ctx)->allocs++;
+	return malloc(size);
+}
+
+static void *
+counted_realloc(void *ptr, size_t size, void *ctx)
+{
+	if (ptr == NULL)
+		((counted *) ctx)->allocs++;
+	return realloc(ptr, size);
+}
+
+static void
+counted_free(void *ptr, void *ctx)
+{
+	((counted *) ctx)->frees++;
+	free(ptr);
+}
+
+/*
+ * Functions that make a block and sort take the block from mem and every
+ * temporary from scratch, and give all of scratch back: the glue passes a
+ * state allocator that never frees as mem.
+ */
+static void
+test_scratch_memory(void)
+{
+	rng			r = {4242};
+	funnel_params p = params(3, 100, FUNNEL_STRICT_ORDER);
+	row			rows[3000];
+	size_t		n;
+	funnel_state *s,
+			   *c = NULL,
+			   *t = NULL;
+	counted		block = {0, 0},
+				scratch = {0, 0};
+	kpi_allocator block_mem = {counted_alloc, counted_realloc, counted_free, &block};
+	kpi_allocator scratch_mem = {counted_alloc, counted_realloc, counted_free, &scratch};
+	char	   *text;
+	funnel_result res;
+
+	for (n = 0; n < NROWS(rows); n++)
+		rows[n] = (row) {rng_below(&r, 500) * UINT64_C(0x9E3779B97F4A7C15),
+			(int64_t) rng_below(&r, 1000), (uint32_t) rng_below(&r, 8)};
+	s = build(&p, rows, n);
+	CHECK(s != NULL && !(s->flags & FUNNEL_SORTED), "scratch: the state to copy is unsorted");
+	CHECK(funnel_canonical_copy(s, &block_mem, &scratch_mem, &c, NULL) == KPI_OK &&
+		  block.allocs == 1 && block.frees == 0 && scratch.allocs >= 2 &&
+		  scratch.frees == scratch.allocs,
+		  "canonical copy: one block from mem, every temporary from scratch, given back");
+	CHECK(funnel_evaluate(s, &scratch_mem, &res, NULL) == KPI_OK && scratch.frees == scratch.allocs,
+		  "evaluate: every temporary given back");
+
+	/* The text lists the events of the reversed rows, unsorted. */
+	{
+		kpi_strbuf	sb;
+
+		kpi_strbuf_init(&sb, mem);
+		kpi_strbuf_append(&sb, "(v:1,steps:3,window:100,modes:[strict_order],events:[");
+		for (size_t i = n; i-- > 0;)
+			kpi_strbuf_appendf(&sb, "%s(%llu,%lld,%u)", i + 1 < n ? "," : "",
+							   (unsigned long long) rows[i].entity, (long long) rows[i].ts,
+							   (unsigned) rows[i].steps);
+		kpi_strbuf_append(&sb, "])");
+		text = sb.data;
+	}
+	block = (counted) {0, 0};
+	scratch = (counted) {0, 0};
+	CHECK(text != NULL && funnel_parse(text, &block_mem, &scratch_mem, &t, NULL) == KPI_OK &&
+		  block.allocs == 1 && block.frees == 0 && scratch.allocs >= 2 &&
+		  scratch.frees == scratch.allocs && same_block(t, c),
+		  "parse of unsorted events: one block from mem, sorted through scratch");
+	free(text);
+	free(t);
+	free(c);
+	free(s);
 }
 
 /* The radix paths (many rows, long runs, full 64-bit keys) against qsort. */
@@ -1457,7 +1545,7 @@ bench(size_t nevents, bool hashed)
 	bin = encode(c, &len);
 	t_enc = now_seconds() - t0;
 	t0 = now_seconds();
-	ok = ok && bin != NULL && funnel_decode(bin, len, mem, &d, NULL) == KPI_OK && same_block(c, d);
+	ok = ok && bin != NULL && funnel_decode(bin, len, mem, mem, &d, NULL) == KPI_OK && same_block(c, d);
 	t_dec = now_seconds() - t0;
 	ok = ok && same_result(&r1, &r2);
 	printf("# bench %zu events, %llu %s entities, 4 steps:\n", nevents,
@@ -1509,6 +1597,7 @@ main(void)
 	test_codec_forms();
 	test_hostile_input();
 	test_large_sort();
+	test_scratch_memory();
 	if (bench_events > 0)
 	{
 		bench(bench_events, false);
