@@ -5,10 +5,10 @@
  *	  funnel_core.h for the semantics and the layout).
  *
  * Sorting: rows are sorted by entity with an MSD radix sort (11-bit
- * digits; a digit on which all rows of a bucket agree costs no pass, so
- * dense and hashed keys alike take about two passes), then each entity's
- * rows by (ts, steps): a merge sort for short runs, an LSD radix sort for
- * long ones.
+ * digits; one pass finds the first digit on which the rows of a bucket
+ * differ, so dense and hashed keys alike take about two scatter passes),
+ * then each entity's rows by (ts, steps): a merge sort for short runs, an
+ * LSD radix sort for long ones.
  *
  * Evaluation: per entity, the rows of one timestamp are taken together.
  * Their step events come in step order across the rows (rows are sorted
@@ -571,16 +571,33 @@ entity_digit(const funnel_event *e, int d)
 }
 
 /*
- * Counts the values of entity digit `digit` of rows[0 .. n) into c; true
- * when all rows agree on it.
+ * The first entity digit on which rows[0 .. n) (n > 0) do not all agree,
+ * ENTITY_DIGITS if they are all one entity: one pass over the rows finds
+ * it, where a histogram per digit would take a pass per digit (dense keys
+ * agree on most of their high digits).
  */
-static bool
+static int
+first_split_digit(const funnel_event *rows, size_t n)
+{
+	uint64_t	first = funnel_event_entity(&rows[0]);
+	uint64_t	diff = 0;
+	int			digit;
+
+	for (size_t i = 1; i < n; i++)
+		diff |= funnel_event_entity(&rows[i]) ^ first;
+	if (diff == 0)
+		return ENTITY_DIGITS;
+	digit = __builtin_clzll(diff) / RADIX_BITS;
+	return digit < ENTITY_DIGITS ? digit : ENTITY_DIGITS - 1;
+}
+
+/* Counts the values of entity digit `digit` of rows[0 .. n) into c. */
+static void
 digit_histogram(const funnel_event *rows, size_t n, int digit, uint32_t *c)
 {
 	memset(c, 0, RADIX_BUCKETS * sizeof(uint32_t));
 	for (size_t i = 0; i < n; i++)
 		c[entity_digit(&rows[i], digit)]++;
-	return c[entity_digit(&rows[0], digit)] == n;
 }
 
 /*
@@ -611,21 +628,22 @@ scatter_by_digit(const funnel_event *src, funnel_event *dst, size_t n, int digit
 static void sort_buckets(funnel_event *data, funnel_event *tmp, int digit, uint32_t *counts);
 
 /*
- * Sorts data[0 .. n), whose rows agree on the entity digits before digit,
- * into canonical order through tmp (n rows): MSD radix sort on the entity
- * (a digit on which all rows agree costs no pass), then the rows of one
- * entity by time.  Level d of the radix sort keeps its bucket offsets in
- * slice d of counts; the time sort uses the slices after them.
+ * Sorts data[0 .. n) into canonical order through tmp (n rows): MSD radix
+ * sort on the entity (digits on which all rows agree cost no pass), then
+ * the rows of one entity by time.  Level d of the radix sort keeps its
+ * bucket offsets in slice d of counts; the time sort uses the slices
+ * after them.
  */
 static void
-sort_events(funnel_event *data, funnel_event *tmp, size_t n, int digit, uint32_t *counts)
+sort_events(funnel_event *data, funnel_event *tmp, size_t n, uint32_t *counts)
 {
-	for (; digit < ENTITY_DIGITS && n > MSD_MIN_ROWS; digit++)
+	int			digit = n > MSD_MIN_ROWS ? first_split_digit(data, n) : 0;
+
+	if (n > MSD_MIN_ROWS && digit < ENTITY_DIGITS)
 	{
 		uint32_t   *c = counts + (size_t) digit * RADIX_BUCKETS;
 
-		if (digit_histogram(data, n, digit, c))
-			continue;
+		digit_histogram(data, n, digit, c);
 		scatter_by_digit(data, tmp, n, digit, c);
 		memcpy(data, tmp, n * sizeof(funnel_event));
 		sort_buckets(data, tmp, digit, counts);
@@ -652,7 +670,7 @@ sort_buckets(funnel_event *data, funnel_event *tmp, int digit, uint32_t *counts)
 	for (uint32_t b = 0; b < RADIX_BUCKETS; b++)
 	{
 		if (c[b] - start > 1)
-			sort_events(data + start, tmp, c[b] - start, digit + 1, counts);
+			sort_events(data + start, tmp, c[b] - start, counts);
 		start = c[b];
 	}
 }
@@ -672,7 +690,7 @@ sort_rows(const funnel_event *src, funnel_event *dst, size_t n, const kpi_alloca
 	uint32_t   *counts;
 	funnel_event *tmp;
 	size_t		tmp_rows = n;
-	int			digit = 0;
+	int			digit;
 	bool		scattered = false;
 
 	if (n <= MSD_MIN_ROWS)
@@ -684,11 +702,10 @@ sort_rows(const funnel_event *src, funnel_event *dst, size_t n, const kpi_alloca
 	counts = mem->alloc(RADIX_COUNTS_BYTES, mem->ctx);
 	if (counts == NULL)
 		return out_of_memory(msg);
-	while (digit < ENTITY_DIGITS &&
-		   digit_histogram(src, n, digit, counts + (size_t) digit * RADIX_BUCKETS))
-		digit++;
+	digit = first_split_digit(src, n);
 	if (dst != src && digit < ENTITY_DIGITS)
 	{
+		digit_histogram(src, n, digit, counts + (size_t) digit * RADIX_BUCKETS);
 		tmp_rows = scatter_by_digit(src, dst, n, digit, counts + (size_t) digit * RADIX_BUCKETS);
 		scattered = true;
 	}
@@ -703,7 +720,7 @@ sort_rows(const funnel_event *src, funnel_event *dst, size_t n, const kpi_alloca
 	if (scattered)
 		sort_buckets(dst, tmp, digit, counts);
 	else
-		sort_events(dst, tmp, n, digit, counts);
+		sort_events(dst, tmp, n, counts);
 	mem->free(tmp, mem->ctx);
 	mem->free(counts, mem->ctx);
 	return KPI_OK;
