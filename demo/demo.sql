@@ -105,3 +105,15 @@ SELECT segment, count(DISTINCT customer_id) AS customers,
        round(kpi.clv_estimate(customer_id, ordered_at, amount), 2) AS clv_12m_gbp,
        round(kpi.clv_simple(customer_id, ordered_at, amount, '1 year'), 2) AS textbook_1y_gbp
 FROM orders GROUP BY segment ORDER BY segment;
+
+\echo '== Reorder funnel: customers with a 2nd and a 3rd order within 90 days of an order, per segment'
+-- Every order can be any step; strict_increase makes the steps distinct
+-- orders at later times.  The median time to step 2 is the typical gap to
+-- the next order, to step 3 the time three orders take.
+SELECT segment, (s).step, (s).entities AS customers,
+       round((s).conversion_from_previous::numeric, 3) AS conversion,
+       justify_hours(date_trunc('hour', (s).median_time_to_step)) AS median_time
+FROM (SELECT segment, kpi.funnel_steps(kpi.funnel_agg(customer_id, ordered_at, '90 days',
+                                                      'strict_increase', true, true, true)) AS s
+      FROM orders GROUP BY segment) f
+ORDER BY segment, (s).step;
