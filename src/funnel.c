@@ -182,26 +182,6 @@ typedef struct FunnelExpanded
 	funnel_state *core;			/* the block, in hdr.eoh_context */
 } FunnelExpanded;
 
-static void *
-funnel_context_alloc(size_t size, void *ctx)
-{
-	return MemoryContextAlloc((MemoryContext) ctx, size);
-}
-
-static void *
-funnel_context_realloc(void *ptr, size_t size, void *ctx)
-{
-	(void) ctx;
-	return repalloc(ptr, size);
-}
-
-static void
-funnel_context_free(void *ptr, void *ctx)
-{
-	(void) ctx;
-	pfree(ptr);
-}
-
 /* The size of the flat form of an expanded state: no spare room. */
 static Size
 funnel_expanded_flat_size(ExpandedObjectHeader *eohptr)
@@ -319,10 +299,7 @@ funnel_trans_open(FunctionCallInfo fcinfo, uint32 extra, funnel_trans *t)
 		FunnelExpanded *x = MemoryContextAlloc(ctx, sizeof(FunnelExpanded));
 
 		EOH_init_header(&x->hdr, &funnel_expanded_methods, ctx);
-		x->mem.alloc = funnel_context_alloc;
-		x->mem.realloc = funnel_context_realloc;
-		x->mem.free = funnel_context_free;
-		x->mem.ctx = ctx;
+		x->mem = kpi_context_allocator(ctx);
 		x->core = MemoryContextAlloc(ctx, funnel_state_size(t->core));
 		memcpy(x->core, t->core, funnel_state_size(t->core));
 		t->expanded = x;
@@ -574,9 +551,9 @@ funnel_accum_row(FunctionCallInfo fcinfo, const funnel_args *args)
 							steps, &msg);
 	if (unlikely(status != KPI_OK))
 	{
-		if (status == KPI_ERR_NOMEM)
-			kpi_report(status, &msg, "%s state is too large", args->fname);
-		kpi_report(status, &msg, "invalid %s arguments", args->fname);
+		if (status == KPI_ERR_PARAM)
+			kpi_report(status, &msg, "invalid %s arguments", args->fname);
+		kpi_report(status, &msg, "%s state is too large", args->fname);
 	}
 	PG_RETURN_DATUM(funnel_trans_result(&t));
 }

@@ -273,7 +273,7 @@ block_bytes(uint32_t capacity)
 static kpi_status
 too_many_events(kpi_msg *msg)
 {
-	return kpi_fail(msg, KPI_ERR_NOMEM, "A funnel state holds at most %u rows.",
+	return kpi_fail(msg, KPI_ERR_LIMIT, "A funnel state holds at most %u rows.",
 					(unsigned) FUNNEL_MAX_EVENTS);
 }
 

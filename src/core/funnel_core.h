@@ -236,7 +236,8 @@ extern kpi_status funnel_create(const funnel_params *params, uint32_t capacity,
  *	  params (checked); otherwise params must equal the state's
  *	  (KPI_ERR_PARAM naming the difference).  steps must have no bit at or
  *	  above nsteps (KPI_ERR_PARAM).  A row matching no condition is stored
- *	  only in strict_order mode.  May grow and move *state (see above).
+ *	  only in strict_order mode.  May grow and move *state (see above);
+ *	  KPI_ERR_LIMIT past FUNNEL_MAX_EVENTS rows.
  */
 extern kpi_status funnel_add_row(funnel_state **state, const kpi_allocator *mem,
 								 const funnel_params *params, uint64_t entity,
@@ -246,7 +247,8 @@ extern kpi_status funnel_add_row(funnel_state **state, const kpi_allocator *mem,
  * funnel_merge
  *	  The combine: adds the rows of src to *dst (src != *dst, unchanged).
  *	  A blank side is the identity; otherwise the parameters must agree
- *	  (KPI_ERR_MISMATCH naming what differs).  May grow and move *dst.
+ *	  (KPI_ERR_MISMATCH naming what differs).  May grow and move *dst;
+ *	  KPI_ERR_LIMIT past FUNNEL_MAX_EVENTS rows.
  */
 extern kpi_status funnel_merge(funnel_state **dst, const funnel_state *src,
 							   const kpi_allocator *mem, kpi_msg *msg);
