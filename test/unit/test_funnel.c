@@ -38,33 +38,22 @@ typedef struct row
 
 /* ------------------------------------------------------------ utilities */
 
-typedef struct rng
-{
-	uint64_t	s;
-} rng;
-
+/*
+ * A number from 0 to n - 1 (n > 0) from unit.h's generator, which each
+ * test seeds; unit_rand_below with a 64-bit range.
+ */
 static uint64_t
-rng_next(rng *r)
+random_below(uint64_t n)
 {
-	uint64_t	z = (r->s += UINT64_C(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
-static uint64_t
-rng_below(rng *r, uint64_t n)
-{
-	return rng_next(r) % n;
+	return unit_rng_next() % n;
 }
 
 static void
-shuffle_rows(row *rows, size_t n, rng *r)
+shuffle_rows(row *rows, size_t n)
 {
 	for (size_t i = n; i > 1; i--)
 	{
-		size_t		j = (size_t) rng_below(r, i);
+		size_t		j = (size_t) random_below(i);
 		row			t = rows[i - 1];
 
 		rows[i - 1] = rows[j];
@@ -782,24 +771,24 @@ print_case(const funnel_params *p, const row *rows, int n)
 
 /* Random rows of nent entities (numbered 0 ..), at most 8 rows each. */
 static int
-random_case(rng *r, const funnel_params *p, int nent, row *rows)
+random_case(const funnel_params *p, int nent, row *rows)
 {
 	int			n = 0;
-	int64_t		span = (int64_t) rng_below(r, 9);
+	int64_t		span = (int64_t) random_below(9);
 
 	for (int e = 0; e < nent; e++)
 	{
-		int			m = (int) rng_below(r, 9);
+		int			m = (int) random_below(9);
 
 		for (int i = 0; i < m; i++)
 		{
 			uint32_t	steps = 0;
 
-			if (rng_below(r, 6) != 0)
+			if (random_below(6) != 0)
 				for (int k = 1; k <= p->nsteps; k++)
-					if (rng_below(r, 100) < 40)
+					if (random_below(100) < 40)
 						steps |= S(k);
-			rows[n++] = (row) {(uint64_t) e, (int64_t) rng_below(r, (uint64_t) span + 1), steps};
+			rows[n++] = (row) {(uint64_t) e, (int64_t) random_below((uint64_t) span + 1), steps};
 		}
 	}
 	return n;
@@ -810,17 +799,17 @@ random_case(rng *r, const funnel_params *p, int nent, row *rows)
  * times) and over all entities (counts and medians), for one mode set.
  */
 static void
-test_brute_force_modes(uint32_t modes, int cases, rng *r)
+test_brute_force_modes(uint32_t modes, int cases)
 {
 	int			failures = 0;
 	char		what[120];
 
 	for (int c = 0; c < cases; c++)
 	{
-		funnel_params p = params(1 + (int) rng_below(r, 4), (int64_t) rng_below(r, 7), modes);
-		int			nent = 1 + (int) rng_below(r, 3);
+		funnel_params p = params(1 + (int) random_below(4), (int64_t) random_below(7), modes);
+		int			nent = 1 + (int) random_below(3);
 		row			rows[64];
-		int			n = random_case(r, &p, nent, rows);
+		int			n = random_case(&p, nent, rows);
 		int64_t		lists[FUNNEL_MAX_STEPS + 1][8];
 		int			counts[FUNNEL_MAX_STEPS + 1] = {0};
 		funnel_result all;
@@ -880,50 +869,50 @@ test_brute_force_modes(uint32_t modes, int cases, rng *r)
 static void
 test_brute_force(void)
 {
-	rng			r = {12345};
+	unit_rng_seed(12345);
 
 	for (uint32_t modes = 0; modes <= FUNNEL_ALL_MODES; modes++)
-		test_brute_force_modes(modes, modes == 0 || modes == FUNNEL_STRICT_INCREASE ? 3000 : 700, &r);
+		test_brute_force_modes(modes, modes == 0 || modes == FUNNEL_STRICT_INCREASE ? 3000 : 700);
 }
 
 /* ---------------------------------------------------- property tests */
 
 /* Random rows for property tests: up to maxrows rows over nent entities. */
 static size_t
-random_rows(rng *r, const funnel_params *p, size_t maxrows, int nent, int64_t span, row *rows)
+random_rows(const funnel_params *p, size_t maxrows, int nent, int64_t span, row *rows)
 {
-	size_t		n = (size_t) rng_below(r, maxrows + 1);
+	size_t		n = (size_t) random_below(maxrows + 1);
 
 	for (size_t i = 0; i < n; i++)
 	{
-		uint32_t	steps = (uint32_t) rng_below(r, (uint64_t) 1 << p->nsteps);
+		uint32_t	steps = (uint32_t) random_below((uint64_t) 1 << p->nsteps);
 
-		rows[i].entity = rng_below(r, (uint64_t) nent) * UINT64_C(0x9E3779B97F4A7C15);
-		rows[i].ts = (int64_t) rng_below(r, (uint64_t) span) - span / 2;
+		rows[i].entity = random_below((uint64_t) nent) * UINT64_C(0x9E3779B97F4A7C15);
+		rows[i].ts = (int64_t) random_below((uint64_t) span) - span / 2;
 		rows[i].steps = steps;
 	}
 	return n;
 }
 
 static funnel_params
-random_params(rng *r)
+random_params(void)
 {
-	return params(1 + (int) rng_below(r, 5), (int64_t) rng_below(r, 30),
-				  (uint32_t) rng_below(r, FUNNEL_ALL_MODES + 1));
+	return params(1 + (int) random_below(5), (int64_t) random_below(30),
+				  (uint32_t) random_below(FUNNEL_ALL_MODES + 1));
 }
 
 static void
 test_arrival_order(void)
 {
-	rng			r = {777};
+	unit_rng_seed(777);
 	bool		same_bytes = true,
 				same_eval = true;
 
 	for (int trial = 0; trial < 200; trial++)
 	{
-		funnel_params p = random_params(&r);
+		funnel_params p = random_params();
 		row			rows[400];
-		size_t		n = random_rows(&r, &p, 400, 1 + (int) rng_below(&r, 30), 60, rows);
+		size_t		n = random_rows(&p, 400, 1 + (int) random_below(30), 60, rows);
 		funnel_state *a = build(&p, rows, n),
 				   *b,
 				   *ca,
@@ -932,7 +921,7 @@ test_arrival_order(void)
 					rb,
 					rc;
 
-		shuffle_rows(rows, n, &r);
+		shuffle_rows(rows, n);
 		b = build(&p, rows, n);
 		ca = canonical(a);
 		cb = canonical(b);
@@ -954,17 +943,17 @@ test_arrival_order(void)
 static void
 test_split_merge(void)
 {
-	rng			r = {4242};
+	unit_rng_seed(4242);
 	bool		ok_split = true,
 				ok_commute = true,
 				ok_eval = true;
 
 	for (int trial = 0; trial < 200; trial++)
 	{
-		funnel_params p = random_params(&r);
+		funnel_params p = random_params();
 		row			rows[300];
-		size_t		n = random_rows(&r, &p, 300, 1 + (int) rng_below(&r, 20), 40, rows);
-		int			nparts = 1 + (int) rng_below(&r, 6);
+		size_t		n = random_rows(&p, 300, 1 + (int) random_below(20), 40, rows);
+		int			nparts = 1 + (int) random_below(6);
 		funnel_state *parts[6];
 		funnel_state *whole = build(&p, rows, n);
 		funnel_state *cw = canonical(whole);
@@ -983,13 +972,13 @@ test_split_merge(void)
 		}
 		for (size_t i = 0; i < n; i++)
 		{
-			int			k = (int) rng_below(&r, (uint64_t) nparts);
+			int			k = (int) random_below((uint64_t) nparts);
 
 			funnel_add_row(&parts[k], mem, &p, rows[i].entity, rows[i].ts, rows[i].steps, NULL);
 		}
 		for (int i = nparts; i > 1; i--)
 		{
-			int			j = (int) rng_below(&r, (uint64_t) i);
+			int			j = (int) random_below((uint64_t) i);
 			int			t = order[i - 1];
 
 			order[i - 1] = order[j];
@@ -1066,7 +1055,7 @@ format(const funnel_state *s)
 static void
 test_codec_round_trips(void)
 {
-	rng			r = {99};
+	unit_rng_seed(99);
 	bool		ok_bin = true,
 				ok_text = true,
 				ok_trunc_bin = true,
@@ -1074,9 +1063,9 @@ test_codec_round_trips(void)
 
 	for (int trial = 0; trial < 150; trial++)
 	{
-		funnel_params p = random_params(&r);
+		funnel_params p = random_params();
 		row			rows[100];
-		size_t		n = random_rows(&r, &p, 100, 1 + (int) rng_below(&r, 10), 1000, rows);
+		size_t		n = random_rows(&p, 100, 1 + (int) random_below(10), 1000, rows);
 		funnel_state *s = trial == 0 ? NULL : build(&p, rows, n);
 		funnel_state *c,
 				   *back = NULL;
@@ -1257,10 +1246,10 @@ test_codec_forms(void)
 static void
 test_hostile_input(void)
 {
-	rng			r = {31337};
+	unit_rng_seed(31337);
 	funnel_params p = params(3, 50, FUNNEL_STRICT_ORDER);
 	row			rows[40];
-	size_t		n = random_rows(&r, &p, 40, 4, 100, rows);
+	size_t		n = random_rows(&p, 40, 4, 100, rows);
 	funnel_state *s = build(&p, rows, n);
 	size_t		len;
 	uint8_t    *valid = encode(s, &len);
@@ -1278,20 +1267,20 @@ test_hostile_input(void)
 
 		if (trial % 2 == 0)
 		{
-			blen = (size_t) rng_below(&r, 120);
+			blen = (size_t) random_below(120);
 			for (size_t i = 0; i < blen; i++)
-				buf[i] = (uint8_t) rng_next(&r);
-			if (blen > 0 && rng_below(&r, 4) != 0)
+				buf[i] = (uint8_t) unit_rng_next();
+			if (blen > 0 && random_below(4) != 0)
 				buf[0] = 1;
 		}
 		else
 		{
 			blen = len <= sizeof(buf) ? len : sizeof(buf);
 			memcpy(buf, valid, blen);
-			for (int m = 0; m < 1 + (int) rng_below(&r, 4); m++)
-				buf[rng_below(&r, blen)] = (uint8_t) rng_next(&r);
-			if (rng_below(&r, 3) == 0)
-				blen = (size_t) rng_below(&r, blen + 1);
+			for (int m = 0; m < 1 + (int) random_below(4); m++)
+				buf[random_below(blen)] = (uint8_t) unit_rng_next();
+			if (random_below(3) == 0)
+				blen = (size_t) random_below(blen + 1);
 		}
 		if (funnel_decode(buf, blen, mem, mem, &t, NULL) == KPI_OK)
 		{
@@ -1317,8 +1306,8 @@ test_hostile_input(void)
 		char	   *txt = strdup(valid_text);
 		funnel_state *t = NULL;
 
-		for (int m = 0; m < 1 + (int) rng_below(&r, 3); m++)
-			txt[rng_below(&r, text_len)] = alphabet[rng_below(&r, sizeof(alphabet) - 1)];
+		for (int m = 0; m < 1 + (int) random_below(3); m++)
+			txt[random_below(text_len)] = alphabet[random_below(sizeof(alphabet) - 1)];
 		if (funnel_parse(txt, mem, mem, &t, NULL) == KPI_OK)
 		{
 			char	   *again = format(t);
@@ -1390,7 +1379,7 @@ counted_free(void *ptr, void *ctx)
 static void
 test_scratch_memory(void)
 {
-	rng			r = {4242};
+	unit_rng_seed(4242);
 	funnel_params p = params(3, 100, FUNNEL_STRICT_ORDER);
 	row			rows[3000];
 	size_t		n;
@@ -1405,8 +1394,8 @@ test_scratch_memory(void)
 	funnel_result res;
 
 	for (n = 0; n < NROWS(rows); n++)
-		rows[n] = (row) {rng_below(&r, 500) * UINT64_C(0x9E3779B97F4A7C15),
-			(int64_t) rng_below(&r, 1000), (uint32_t) rng_below(&r, 8)};
+		rows[n] = (row) {random_below(500) * UINT64_C(0x9E3779B97F4A7C15),
+			(int64_t) random_below(1000), (uint32_t) random_below(8)};
 	s = build(&p, rows, n);
 	CHECK(s != NULL && !(s->flags & FUNNEL_SORTED), "scratch: the state to copy is unsorted");
 	CHECK(funnel_canonical_copy(s, &block_mem, &scratch_mem, &c, NULL) == KPI_OK &&
@@ -1445,7 +1434,7 @@ test_scratch_memory(void)
 static void
 test_large_sort(void)
 {
-	rng			r = {2024};
+	unit_rng_seed(2024);
 	size_t		n = 60000;
 	row		   *rows = malloc(n * sizeof(row));
 	funnel_params p = params(4, 1000, FUNNEL_STRICT_ORDER);
@@ -1460,10 +1449,10 @@ test_large_sort(void)
 		{
 			/* variant 0: three entities (runs of ~20000 rows, radix on
 			 * time); variant 1: hashed 64-bit keys, negative times. */
-			rows[i].entity = variant == 0 ? rng_below(&r, 3) : rng_next(&r) % 5000 * UINT64_C(0xD1B54A32D192ED03);
-			rows[i].ts = variant == 0 ? (int64_t) rng_below(&r, 1000000)
-				: (int64_t) rng_next(&r) >> (int) rng_below(&r, 40);
-			rows[i].steps = (uint32_t) rng_below(&r, 16);
+			rows[i].entity = variant == 0 ? random_below(3) : unit_rng_next() % 5000 * UINT64_C(0xD1B54A32D192ED03);
+			rows[i].ts = variant == 0 ? (int64_t) random_below(1000000)
+				: (int64_t) unit_rng_next() >> (int) random_below(40);
+			rows[i].steps = (uint32_t) random_below(16);
 		}
 		s = build(&p, rows, n);
 		c = canonical(s);
@@ -1501,7 +1490,7 @@ bench(size_t nevents, bool hashed)
 	const int64_t hour = INT64_C(3600000000);
 	funnel_params p = params(4, hour, 0);
 	uint64_t	nent = nevents / 10 > 0 ? nevents / 10 : 1;
-	rng			r = {hashed ? 2 : 1};
+	unit_rng_seed(hashed ? 2 : 1);
 	funnel_state *s,
 			   *c,
 			   *d = NULL;
@@ -1522,13 +1511,13 @@ bench(size_t nevents, bool hashed)
 	t0 = now_seconds();
 	for (size_t i = 0; i < nevents; i++)
 	{
-		uint64_t	id = rng_below(&r, nent);
+		uint64_t	id = random_below(nent);
 		uint64_t	key = hashed ? (id + 1) * UINT64_C(0x9E3779B97F4A7C15) : id;
 		int64_t		start = (int64_t) ((id * UINT64_C(2654435761)) % (30 * 24 * (uint64_t) hour));
-		uint64_t	pick = rng_below(&r, 100);
+		uint64_t	pick = random_below(100);
 		uint32_t	steps = pick < 50 ? S(1) : pick < 75 ? S(2) : pick < 90 ? S(3) : S(4);
 
-		ok = ok && funnel_add_row(&s, mem, &p, key, start + (int64_t) rng_below(&r, 2 * (uint64_t) hour),
+		ok = ok && funnel_add_row(&s, mem, &p, key, start + (int64_t) random_below(2 * (uint64_t) hour),
 								  steps, NULL) == KPI_OK;
 	}
 	t_add = now_seconds() - t0;
