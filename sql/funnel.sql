@@ -3,16 +3,16 @@
 -- (worked out from the semantics in the README), and the queries print
 -- whether the result equals it.
 
--- t(s): an instant s seconds after 2025-03-01 12:00 UTC.
-CREATE FUNCTION t(s numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
+-- funnel_at(s): an instant s seconds after 2025-03-01 12:00 UTC.
+CREATE FUNCTION funnel_at(s numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
     AS $$ SELECT timestamptz '2025-03-01 12:00:00+00' + s * interval '1 second' $$;
 
 -- One entity per case: rows (seconds, steps the row matches).  A NULL
 -- second is a NULL timestamp; st NULL or {NULL} makes every condition NULL.
-CREATE TABLE cases (id text PRIMARY KEY, win interval, mode text, expected int, what text);
-CREATE TABLE rows (id text, sec numeric, st int[]);
+CREATE TABLE funnel_cases (id text PRIMARY KEY, win interval, mode text, expected int, what text);
+CREATE TABLE funnel_rows (id text, sec numeric, st int[]);
 
-INSERT INTO cases VALUES
+INSERT INTO funnel_cases VALUES
     ('b01', '10 s', NULL, 3, 'exactly window apart still counts: 1@0 2@5 3@10'),
     ('b02', '10 s', NULL, 2, 'one microsecond more does not: 1@0 2@5 3@10.000001'),
     ('b03', '10 s', NULL, 2, 'the window runs from step 1, not from the previous step: 1@0 2@9 3@11'),
@@ -54,7 +54,7 @@ INSERT INTO cases VALUES
     ('c05', '10 s', 'strict_increase,strict_order,strict_deduplication,strict_once', 3, '1@0 2@1 3@2'),
     ('c06', '10 s', '', 3, 'an empty mode list is the base mode: 1@0 2@5 3@10');
 
-INSERT INTO rows VALUES
+INSERT INTO funnel_rows VALUES
     ('b01', 0, '{1}'), ('b01', 5, '{2}'), ('b01', 10, '{3}'),
     ('b02', 0, '{1}'), ('b02', 5, '{2}'), ('b02', 10.000001, '{3}'),
     ('b03', 0, '{1}'), ('b03', 9, '{2}'), ('b03', 11, '{3}'),
@@ -88,11 +88,11 @@ INSERT INTO rows VALUES
     ('n01', 0, '{1,2}'), ('n01', 1, '{3}'),
     ('n02', 0, '{1,2}'), ('n02', 0, '{1,2}'), ('n02', 1, '{3}'),
     ('n03', 0, '{1,2}'), ('n03', 0, '{2,3}'), ('n03', 1, '{3}');
-INSERT INTO rows
+INSERT INTO funnel_rows
 SELECT c, s, st
 FROM unnest(ARRAY['c01', 'c02', 'c03']) c,
      (VALUES (0, '{1}'::int[]), (0, '{2}'), (1, '{3}'), (2, '{2}'), (3, '{3}')) r(s, st);
-INSERT INTO rows VALUES
+INSERT INTO funnel_rows VALUES
     ('c04', 0, '{1,2}'), ('c04', 1, '{2}'), ('c04', 2, '{3}'),
     ('c05', 0, '{1}'), ('c05', 1, '{2}'), ('c05', 2, '{3}'),
     ('c06', 0, '{1}'), ('c06', 5, '{2}'), ('c06', 10, '{3}');
@@ -101,27 +101,27 @@ INSERT INTO rows VALUES
 -- with rows fed in both time orders (the result must not depend on it).
 SELECT c.id, c.expected, r.asc_level, r.desc_level,
        r.asc_level = c.expected AND r.desc_level = c.expected AS ok, c.what
-FROM cases c
+FROM funnel_cases c
 JOIN LATERAL (
     SELECT CASE WHEN c.mode IS NULL
-                THEN kpi.window_funnel(c.win, t(sec), 1 = ANY (st), 2 = ANY (st), 3 = ANY (st) ORDER BY sec, st)
-                ELSE kpi.window_funnel(c.win, c.mode, t(sec), 1 = ANY (st), 2 = ANY (st), 3 = ANY (st) ORDER BY sec, st)
+                THEN kpi.window_funnel(c.win, funnel_at(sec), 1 = ANY (st), 2 = ANY (st), 3 = ANY (st) ORDER BY sec, st)
+                ELSE kpi.window_funnel(c.win, c.mode, funnel_at(sec), 1 = ANY (st), 2 = ANY (st), 3 = ANY (st) ORDER BY sec, st)
            END AS asc_level,
            CASE WHEN c.mode IS NULL
-                THEN kpi.window_funnel(c.win, t(sec), 1 = ANY (st), 2 = ANY (st), 3 = ANY (st) ORDER BY sec DESC, st DESC)
-                ELSE kpi.window_funnel(c.win, c.mode, t(sec), 1 = ANY (st), 2 = ANY (st), 3 = ANY (st) ORDER BY sec DESC, st DESC)
+                THEN kpi.window_funnel(c.win, funnel_at(sec), 1 = ANY (st), 2 = ANY (st), 3 = ANY (st) ORDER BY sec DESC, st DESC)
+                ELSE kpi.window_funnel(c.win, c.mode, funnel_at(sec), 1 = ANY (st), 2 = ANY (st), 3 = ANY (st) ORDER BY sec DESC, st DESC)
            END AS desc_level
-    FROM rows WHERE rows.id = c.id) r ON true
+    FROM funnel_rows WHERE funnel_rows.id = c.id) r ON true
 ORDER BY c.id;
 
 -- The same cases through kpi.funnel, one entity per case: per mode, the
 -- number of cases reaching each step equals the count from the expected
 -- levels.
 SELECT coalesce(c.mode, '(none)') AS mode, c.win,
-       kpi.funnel(r.id, t(r.sec), c.win, coalesce(c.mode, ''), 1 = ANY (r.st), 2 = ANY (r.st), 3 = ANY (r.st)) AS funnel,
+       kpi.funnel(r.id, funnel_at(r.sec), c.win, coalesce(c.mode, ''), 1 = ANY (r.st), 2 = ANY (r.st), 3 = ANY (r.st)) AS funnel,
        ARRAY[count(DISTINCT c.id) FILTER (WHERE c.expected >= 1), count(DISTINCT c.id) FILTER (WHERE c.expected >= 2),
              count(DISTINCT c.id) FILTER (WHERE c.expected >= 3)] AS expected
-FROM cases c JOIN rows r USING (id)
+FROM funnel_cases c JOIN funnel_rows r USING (id)
 GROUP BY 1, 2 ORDER BY 1, 2;
 
 -- Several entities (window 20 s, 3 steps):
@@ -133,8 +133,8 @@ GROUP BY 1, 2 ORDER BY 1, 2;
 --   F: 1@0 2@2           level 2; 2 s
 --   NULL entity: 1@0 2@1 3@2, skipped
 -- Funnel {5, 4, 1}; step 2 times 1 2 4 7, median (2 + 4) / 2 = 3 s; step 3: 10 s.
-CREATE TABLE people (name text, num int, sec numeric, step int);
-INSERT INTO people VALUES
+CREATE TABLE funnel_people (name text, num int, sec numeric, step int);
+INSERT INTO funnel_people VALUES
     ('A', 1, 0, 1), ('A', 1, 4, 2), ('A', 1, 10, 3),
     ('B', 2, 100, 1), ('B', 2, 107, 2),
     ('C', 3, 5, 1),
@@ -143,13 +143,13 @@ INSERT INTO people VALUES
     ('F', 6, 0, 1), ('F', 6, 2, 2),
     (NULL, NULL, 0, 1), (NULL, NULL, 1, 2), (NULL, NULL, 2, 3);
 
-SELECT kpi.funnel(name, t(sec), '20 s', step = 1, step = 2, step = 3) AS by_text,
-       kpi.funnel(num, t(sec), '20 s', step = 1, step = 2, step = 3) AS by_int,
-       kpi.funnel(num::smallint, t(sec), '20 s', step = 1, step = 2, step = 3) AS by_smallint,
-       kpi.funnel(md5(name)::uuid, t(sec), '20 s', step = 1, step = 2, step = 3) AS by_uuid,
-       kpi.funnel(num::numeric, t(sec), '20 s', step = 1, step = 2, step = 3) AS by_numeric,
-       kpi.funnel(name, t(sec), '20 s', step = 1, step = 2, step = 3) = '{5,4,1}' AS ok
-FROM people;
+SELECT kpi.funnel(name, funnel_at(sec), '20 s', step = 1, step = 2, step = 3) AS by_text,
+       kpi.funnel(num, funnel_at(sec), '20 s', step = 1, step = 2, step = 3) AS by_int,
+       kpi.funnel(num::smallint, funnel_at(sec), '20 s', step = 1, step = 2, step = 3) AS by_smallint,
+       kpi.funnel(md5(name)::uuid, funnel_at(sec), '20 s', step = 1, step = 2, step = 3) AS by_uuid,
+       kpi.funnel(num::numeric, funnel_at(sec), '20 s', step = 1, step = 2, step = 3) AS by_numeric,
+       kpi.funnel(name, funnel_at(sec), '20 s', step = 1, step = 2, step = 3) = '{5,4,1}' AS ok
+FROM funnel_people;
 SELECT (s).*,
        (s).step = 1 AND (s).entities = 5 AND (s).conversion_from_previous IS NULL
            AND (s).conversion_from_first = 1 AND (s).median_time_to_step = '0 s'
@@ -157,47 +157,47 @@ SELECT (s).*,
            AND (s).conversion_from_first = 0.8 AND (s).median_time_to_step = '3 s'
        OR (s).step = 3 AND (s).entities = 1 AND (s).conversion_from_previous = 0.25
            AND (s).conversion_from_first = 0.2 AND (s).median_time_to_step = '10 s' AS ok
-FROM (SELECT kpi.funnel_steps(kpi.funnel_agg(name, t(sec), '20 s', step = 1, step = 2, step = 3)) AS s
-      FROM people) f;
+FROM (SELECT kpi.funnel_steps(kpi.funnel_agg(name, funnel_at(sec), '20 s', step = 1, step = 2, step = 3)) AS s
+      FROM funnel_people) f;
 SELECT kpi.conversion_rate(st) AS conversion_rate, kpi.conversion_rate(st) = 0.2 AS ok,
        kpi.funnel(st) AS funnel
-FROM (SELECT kpi.funnel_agg(num, t(sec), '20 s', step = 1, step = 2, step = 3) AS st FROM people) f;
+FROM (SELECT kpi.funnel_agg(num, funnel_at(sec), '20 s', step = 1, step = 2, step = 3) AS st FROM funnel_people) f;
 
 -- Integer keys are exact: smallint, integer and bigint give the same state.
 SELECT count(DISTINCT s::text) AS distinct_states
-FROM (SELECT kpi.funnel_agg(num::smallint, t(sec), '20 s', step = 1, step = 2) FROM people
-      UNION ALL SELECT kpi.funnel_agg(num, t(sec), '20 s', step = 1, step = 2) FROM people
-      UNION ALL SELECT kpi.funnel_agg(num::bigint, t(sec), '20 s', step = 1, step = 2) FROM people) u(s);
-SELECT kpi.funnel_agg(num, t(sec), '20 s', step = 1, step = 2) FROM people WHERE name IN ('A', 'D');
+FROM (SELECT kpi.funnel_agg(num::smallint, funnel_at(sec), '20 s', step = 1, step = 2) FROM funnel_people
+      UNION ALL SELECT kpi.funnel_agg(num, funnel_at(sec), '20 s', step = 1, step = 2) FROM funnel_people
+      UNION ALL SELECT kpi.funnel_agg(num::bigint, funnel_at(sec), '20 s', step = 1, step = 2) FROM funnel_people) u(s);
+SELECT kpi.funnel_agg(num, funnel_at(sec), '20 s', step = 1, step = 2) FROM funnel_people WHERE name IN ('A', 'D');
 
 -- Median of an even count whose middle values differ by an odd number of
 -- microseconds: 1 s and 2.000001 s -> 1.5000005 s, rounded to 1.500000 or
 -- 1.500001 (the nearest microsecond either way).
 SELECT step, median_time_to_step,
        median_time_to_step IN ('1.5 s', '1.500001 s') AS ok
-FROM kpi.funnel_steps((SELECT kpi.funnel_agg(e, t(s), '1 min', st = 1, st = 2)
+FROM kpi.funnel_steps((SELECT kpi.funnel_agg(e, funnel_at(s), '1 min', st = 1, st = 2)
                        FROM (VALUES (1, 0, 1), (1, 1, 2), (2, 0, 1), (2, 2.000001, 2)) v(e, s, st)))
 WHERE step = 2;
 -- A median of more than a day is written with days, as ts - ts is.
-SELECT median_time_to_step, median_time_to_step = t(93600) - t(0) AS ok
-FROM kpi.funnel_steps((SELECT kpi.funnel_agg(1, t(s), '2 days', st = 1, st = 2)
+SELECT median_time_to_step, median_time_to_step = funnel_at(93600) - funnel_at(0) AS ok
+FROM kpi.funnel_steps((SELECT kpi.funnel_agg(1, funnel_at(s), '2 days', st = 1, st = 2)
                        FROM (VALUES (0, 1), (93600, 2)) v(s, st)))
 WHERE step = 2;
 
 -- Empty input: NULL (no rows reached the aggregate, so not even the
 -- number of steps is known); no rows for funnel_steps.  Rows that match
 -- no step: every count is 0, conversions and medians are NULL.
-SELECT kpi.window_funnel('1 h', t(sec), st = 1, st = 2) AS level,
-       kpi.funnel(1, t(sec), '1 h', st = 1, st = 2) AS funnel,
-       kpi.funnel_agg(1, t(sec), '1 h', st = 1, st = 2) AS state
+SELECT kpi.window_funnel('1 h', funnel_at(sec), st = 1, st = 2) AS level,
+       kpi.funnel(1, funnel_at(sec), '1 h', st = 1, st = 2) AS funnel,
+       kpi.funnel_agg(1, funnel_at(sec), '1 h', st = 1, st = 2) AS state
 FROM (VALUES (0, 1)) v(sec, st) WHERE false;
 SELECT count(*) AS steps FROM kpi.funnel_steps('(v:1,steps:0,window:0,modes:[],events:[])');
-SELECT kpi.funnel(name, t(sec), '20 s', step = 2, step = 3) AS funnel,
-       kpi.conversion_rate(kpi.funnel_agg(name, t(sec), '20 s', step = 2, step = 3)) AS rate
-FROM people WHERE name = 'C';
-SELECT * FROM kpi.funnel_steps((SELECT kpi.funnel_agg(name, t(sec), '20 s', step = 2, step = 3)
-                                FROM people WHERE name = 'C'));
-SELECT kpi.window_funnel('1 h', t(sec), st = 1, st = 2) AS level
+SELECT kpi.funnel(name, funnel_at(sec), '20 s', step = 2, step = 3) AS funnel,
+       kpi.conversion_rate(kpi.funnel_agg(name, funnel_at(sec), '20 s', step = 2, step = 3)) AS rate
+FROM funnel_people WHERE name = 'C';
+SELECT * FROM kpi.funnel_steps((SELECT kpi.funnel_agg(name, funnel_at(sec), '20 s', step = 2, step = 3)
+                                FROM funnel_people WHERE name = 'C'));
+SELECT kpi.window_funnel('1 h', funnel_at(sec), st = 1, st = 2) AS level
 FROM (VALUES (0, 3), (1, 4)) v(sec, st);
 
 -- The window is a fixed duration: a day is 24 hours, a month 30 days,
@@ -209,45 +209,45 @@ SELECT kpi.window_funnel('1 day', ts, st = 1, st = 2) AS one_day,
        kpi.window_funnel('23:59:59.999999', ts, st = 1, st = 2) AS one_microsecond_less
 FROM (VALUES (timestamptz '2025-03-08 12:00', 1), (timestamptz '2025-03-09 13:00', 2)) v(ts, st);
 RESET TimeZone;
-SELECT w, kpi.window_funnel(w, t(sec), st = 1, st = 2) AS level,
-       max(t(sec)) - min(t(sec)) <= w AS sql_says_within
+SELECT w, kpi.window_funnel(w, funnel_at(sec), st = 1, st = 2) AS level,
+       max(funnel_at(sec)) - min(funnel_at(sec)) <= w AS sql_says_within
 FROM (VALUES ('1 mon'::interval), ('1 year'), ('1 day 2 hours'), ('1 mon -1 day'), ('29 days 23:59:59')) ws(w),
      (VALUES (0, 1), (30 * 86400, 2)) v(sec, st)
 GROUP BY w ORDER BY w;
 
 -- A window function: the running level of one case, a growing frame that
 -- calls the final function repeatedly on the same state.
-SELECT sec, st, kpi.window_funnel('10 s', t(sec), 1 = ANY (st), 2 = ANY (st), 3 = ANY (st))
+SELECT sec, st, kpi.window_funnel('10 s', funnel_at(sec), 1 = ANY (st), 2 = ANY (st), 3 = ANY (st))
                     OVER (ORDER BY sec ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running_level
-FROM rows WHERE id = 'b09' ORDER BY sec;
+FROM funnel_rows WHERE id = 'b09' ORDER BY sec;
 
 -- 32 steps, one per second: window 31 s reaches all, 30 s one less.
-SELECT kpi.window_funnel(w, t(k), VARIADIC steps) AS level
+SELECT kpi.window_funnel(w, funnel_at(k), VARIADIC steps) AS level
 FROM (SELECT k, array_agg(k = i ORDER BY i) AS steps FROM generate_series(1, 32) k, generate_series(1, 32) i GROUP BY k) s,
      (VALUES ('31 s'::interval), ('30 s')) ws(w)
 GROUP BY w ORDER BY w DESC;
 
 -- Errors: 22023 for a bad window, step list or mode, and for parameters
 -- that differ between rows or between combined states.
-SELECT kpi.window_funnel('-1 s', t(0), true);
-SELECT kpi.window_funnel('1 mon -31 days', t(0), true);
-SELECT kpi.funnel(1, t(0), '300000 years', true);
-SELECT kpi.funnel(1, t(0), '1 h', VARIADIC array_fill(true, ARRAY[33]));
-SELECT kpi.funnel(1, t(0), '1 h', VARIADIC '{}'::boolean[]);
-SELECT kpi.funnel(1, t(0), '1 h', VARIADIC '{{true},{false}}'::boolean[]);
-SELECT kpi.window_funnel('1 h', 'strict_order,foo', t(0), true);
-SELECT kpi.window_funnel('1 h', 'strict_order,,strict_once', t(0), true);
-SELECT kpi.window_funnel('1 h', 'strict', t(0), true);
-SELECT kpi.window_funnel(w, t(s), true) FROM (VALUES ('1 h'::interval, 0), ('2 h', 1)) v(w, s);
-SELECT kpi.window_funnel('1 h', m, t(s), true) FROM (VALUES ('', 0), ('strict_once', 1)) v(m, s);
-SELECT kpi.window_funnel('1 h', t(s), VARIADIC st) FROM (VALUES ('{true}'::boolean[], 0), ('{true,false}', 1)) v(st, s);
-SELECT kpi.funnel(p, t(0), '1 h', true) FROM (VALUES (point(1, 2))) v(p);
-SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, t(0), '1 h', true)
-                           UNION ALL SELECT kpi.funnel_agg(1, t(0), '2 h', true)) u(s);
-SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, t(0), '1 h', true)
-                           UNION ALL SELECT kpi.funnel_agg(1, t(0), '1 h', true, false)) u(s);
-SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, t(0), '1 h', true)
-                           UNION ALL SELECT kpi.funnel_agg(1, t(0), '1 h', 'strict_once', true)) u(s);
+SELECT kpi.window_funnel('-1 s', funnel_at(0), true);
+SELECT kpi.window_funnel('1 mon -31 days', funnel_at(0), true);
+SELECT kpi.funnel(1, funnel_at(0), '300000 years', true);
+SELECT kpi.funnel(1, funnel_at(0), '1 h', VARIADIC array_fill(true, ARRAY[33]));
+SELECT kpi.funnel(1, funnel_at(0), '1 h', VARIADIC '{}'::boolean[]);
+SELECT kpi.funnel(1, funnel_at(0), '1 h', VARIADIC '{{true},{false}}'::boolean[]);
+SELECT kpi.window_funnel('1 h', 'strict_order,foo', funnel_at(0), true);
+SELECT kpi.window_funnel('1 h', 'strict_order,,strict_once', funnel_at(0), true);
+SELECT kpi.window_funnel('1 h', 'strict', funnel_at(0), true);
+SELECT kpi.window_funnel(w, funnel_at(s), true) FROM (VALUES ('1 h'::interval, 0), ('2 h', 1)) v(w, s);
+SELECT kpi.window_funnel('1 h', m, funnel_at(s), true) FROM (VALUES ('', 0), ('strict_once', 1)) v(m, s);
+SELECT kpi.window_funnel('1 h', funnel_at(s), VARIADIC st) FROM (VALUES ('{true}'::boolean[], 0), ('{true,false}', 1)) v(st, s);
+SELECT kpi.funnel(p, funnel_at(0), '1 h', true) FROM (VALUES (point(1, 2))) v(p);
+SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, funnel_at(0), '1 h', true)
+                           UNION ALL SELECT kpi.funnel_agg(1, funnel_at(0), '2 h', true)) u(s);
+SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, funnel_at(0), '1 h', true)
+                           UNION ALL SELECT kpi.funnel_agg(1, funnel_at(0), '1 h', true, false)) u(s);
+SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, funnel_at(0), '1 h', true)
+                           UNION ALL SELECT kpi.funnel_agg(1, funnel_at(0), '1 h', 'strict_once', true)) u(s);
 -- A blank state (no rows) combines with anything.
-SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, t(0), '1 h', 'strict_once', true)
+SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, funnel_at(0), '1 h', 'strict_once', true)
                            UNION ALL SELECT '(v:1,steps:0,window:0,modes:[],events:[])') u(s);
