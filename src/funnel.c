@@ -46,11 +46,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
-/* funcapi.h pulls in executor headers whose inline functions -Wextra flags */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "funcapi.h"
-#pragma GCC diagnostic pop
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
@@ -498,10 +494,7 @@ funnel_steps_arg(FunctionCallInfo fcinfo, int argno, const char *fname, int *nst
 	ArrayType  *steps = PG_GETARG_ARRAYTYPE_P(argno);
 	int			n = ARR_NDIM(steps) == 1 ? ARR_DIMS(steps)[0] :
 		ArrayGetNItems(ARR_NDIM(steps), ARR_DIMS(steps));
-	/* ARR_DATA_PTR, without the signed/unsigned ?: that -Wextra flags */
-	const bool *values = (const bool *) ((const char *) steps +
-										 (ARR_HASNULL(steps) ? (size_t) steps->dataoffset :
-										  ARR_OVERHEAD_NONULLS(ARR_NDIM(steps))));
+	const bool *values = (const bool *) ARR_DATA_PTR(steps);
 	const bits8 *nulls = ARR_NULLBITMAP(steps);
 	uint32		mask = 0;
 
