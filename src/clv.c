@@ -38,10 +38,8 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
-#include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
-#include "utils/typcache.h"
 
 #include "clv_core.h"
 #include "numeric_digits.h"
@@ -817,29 +815,24 @@ kpi_clv_value(PG_FUNCTION_ARGS)
  */
 typedef struct ClvAccumArgs
 {
-	Oid			key_type;		/* of customer_id */
-	bool		hashed;			/* key = hash of the id (not an integer) */
+	KpiIdKeys	keys;			/* of customer_id */
 	bool		ordered_date;	/* ordered_at is a date */
 	bool		observed_date;	/* observed_until is a date */
 	int			horizon_argno;	/* -1 if none */
 	int			observed_argno; /* -1 if none */
-	FmgrInfo	hash;			/* the type's extended hash function */
 } ClvAccumArgs;
 
 static ClvAccumArgs *
 accum_args(FunctionCallInfo fcinfo)
 {
 	ClvAccumArgs *args = fcinfo->flinfo->fn_extra;
-	TypeCacheEntry *entry;
 	int			next = 4;
 
 	if (likely(args != NULL))
 		return args;
 	args = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ClvAccumArgs));
-	args->key_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
-	if (!OidIsValid(args->key_type))
-		elog(ERROR, "could not determine the type of customer_id");
-	args->key_type = getBaseType(args->key_type);	/* a domain's base type */
+	kpi_id_keys_init(&args->keys, fcinfo, 1,
+					 "Customer ids must be integers or of a type with a hash operator class.");
 	args->ordered_date = get_fn_expr_argtype(fcinfo->flinfo, 2) == DATEOID;
 	args->horizon_argno = args->observed_argno = -1;
 	if (PG_NARGS() > next && get_fn_expr_argtype(fcinfo->flinfo, next) == INTERVALOID)
@@ -849,41 +842,8 @@ accum_args(FunctionCallInfo fcinfo)
 		args->observed_argno = next;
 		args->observed_date = get_fn_expr_argtype(fcinfo->flinfo, next) == DATEOID;
 	}
-	args->hashed = args->key_type != INT2OID && args->key_type != INT4OID &&
-		args->key_type != INT8OID;
-	if (args->hashed)
-	{
-		entry = lookup_type_cache(args->key_type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
-		if (!OidIsValid(entry->hash_extended_proc))
-			ereport(ERROR,
-					errcode(ERRCODE_UNDEFINED_FUNCTION),
-					errmsg("could not identify an extended hash function for type %s",
-						   format_type_be(args->key_type)),
-					errhint("Customer ids must be integers or of a type with a hash operator class."));
-		fmgr_info_copy(&args->hash, &entry->hash_extended_proc_finfo, fcinfo->flinfo->fn_mcxt);
-	}
 	fcinfo->flinfo->fn_extra = args;
 	return args;
-}
-
-/* The customer key of argument 1: the integer id, or its 64-bit hash. */
-static int64
-customer_key(FunctionCallInfo fcinfo, ClvAccumArgs *args)
-{
-	Datum		id = PG_GETARG_DATUM(1);
-
-	switch (args->key_type)
-	{
-		case INT2OID:
-			return DatumGetInt16(id);
-		case INT4OID:
-			return DatumGetInt32(id);
-		case INT8OID:
-			return DatumGetInt64(id);
-	}
-	return (int64) DatumGetUInt64(FunctionCall2Coll(&args->hash,
-													PG_GET_COLLATION(), id,
-													Int64GetDatum(0)));
 }
 
 PG_FUNCTION_INFO_V1(kpi_clv_accum);
@@ -910,7 +870,7 @@ kpi_clv_accum(PG_FUNCTION_ARGS)
 	kpi_status	status;
 
 	memset(&set, 0, sizeof(set));
-	set.hashed_keys = args->hashed;
+	set.hashed_keys = args->keys.hashed;
 	if (args->observed_argno >= 0)
 	{
 		set.observed = true;
@@ -927,7 +887,7 @@ kpi_clv_accum(PG_FUNCTION_ARGS)
 		set.horizon.usecs = iv->time;
 	}
 	amount_arg(fcinfo, 3, &coef, &scale);
-	status = clv_orders_add(&o, &set, customer_key(fcinfo, args), day, coef, scale,
+	status = clv_orders_add(&o, &set, (int64) kpi_id_key(&args->keys, PG_GETARG_DATUM(1)), day, coef, scale,
 							&kpi_state_allocator, &msg);
 	if (unlikely(status != KPI_OK))
 	{

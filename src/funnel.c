@@ -15,13 +15,11 @@
  *	 and a month 30 days, so "step k at most window after step 1" is
  *	 exactly the SQL condition ts_k - ts_1 <= window.  Negative windows and
  *	 windows beyond the int64 microsecond range are 22023.
- * - The entity: smallint, integer and bigint keys are used as they are
- *	 (so 5::int and 5::bigint are the same entity); any other type is
- *	 reduced to 64 bits by its extended hash function (the one hash
- *	 partitioning uses, stable across platforms and releases), with the
- *	 aggregate's collation.  Two distinct keys then collide with
- *	 probability 2^-64: among n entities the chance of any collision is
- *	 about n^2 / 2^65 (3e-6 for ten million entities).
+ * - The entity: a 64-bit key (KpiIdKeys, kpi.h): smallint, integer and
+ *	 bigint ids are used as they are, any other type is reduced to its
+ *	 extended hash, under the aggregate's collation.  Among n hashed
+ *	 entities the chance that two share a key is below n^2 / 2^65 (3e-6
+ *	 for ten million entities).
  * - The steps: the VARIADIC boolean[] gives one bit per step, a NULL
  *	 element counting as false; more than 32 steps, or a multidimensional
  *	 array, is 22023.
@@ -50,10 +48,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
-#include "utils/typcache.h"
 
 #include "funnel_core.h"
 
@@ -337,20 +333,10 @@ static const funnel_args funnel_entity_mode_args = {"kpi.funnel", 1, 2, 3, 4, 5}
 static const funnel_args window_funnel_args = {"kpi.window_funnel", -1, 2, 1, -1, 3};
 static const funnel_args window_funnel_mode_args = {"kpi.window_funnel", -1, 3, 1, 2, 4};
 
-/* How entity keys of the argument's type become 64-bit keys. */
-typedef enum funnel_key_kind
-{
-	FUNNEL_KEY_INT2,
-	FUNNEL_KEY_INT4,
-	FUNNEL_KEY_INT8,
-	FUNNEL_KEY_HASHED
-} funnel_key_kind;
-
-/* Per-call-site cache in fn_extra: entity hashing, window and mode. */
+/* Per-call-site cache in fn_extra: entity keys, window and mode. */
 typedef struct funnel_cache
 {
-	funnel_key_kind key_kind;
-	FmgrInfo	hash;			/* extended hash function, FUNNEL_KEY_HASHED */
+	KpiIdKeys	keys;			/* of the entity argument, if any */
 	bool		have_window;	/* window holds the last window argument */
 	Interval	window;
 	int64		window_usecs;	/* its length */
@@ -364,67 +350,15 @@ static funnel_cache *
 funnel_get_cache(FunctionCallInfo fcinfo, const funnel_args *args)
 {
 	funnel_cache *cache = fcinfo->flinfo->fn_extra;
-	Oid			type;
 
 	if (likely(cache != NULL))
 		return cache;
 	cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(funnel_cache));
 	if (args->entity >= 0)
-	{
-		type = get_fn_expr_argtype(fcinfo->flinfo, args->entity);
-		if (!OidIsValid(type))
-			elog(ERROR, "could not determine the entity type of %s", args->fname);
-		switch (getBaseType(type))
-		{
-			case INT2OID:
-				cache->key_kind = FUNNEL_KEY_INT2;
-				break;
-			case INT4OID:
-				cache->key_kind = FUNNEL_KEY_INT4;
-				break;
-			case INT8OID:
-				cache->key_kind = FUNNEL_KEY_INT8;
-				break;
-			default:
-				{
-					TypeCacheEntry *tce = lookup_type_cache(type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
-
-					if (!OidIsValid(tce->hash_extended_proc))
-						ereport(ERROR,
-								errcode(ERRCODE_UNDEFINED_FUNCTION),
-								errmsg("could not identify an extended hash function for type %s",
-									   format_type_be(type)),
-								errhint("Use an entity key of a type with a hash operator class, such as bigint, text or uuid."));
-					fmgr_info_copy(&cache->hash, &tce->hash_extended_proc_finfo,
-								   fcinfo->flinfo->fn_mcxt);
-					cache->key_kind = FUNNEL_KEY_HASHED;
-					break;
-				}
-		}
-	}
+		kpi_id_keys_init(&cache->keys, fcinfo, args->entity,
+						 "Use an entity key of a type with a hash operator class, such as bigint, text or uuid.");
 	fcinfo->flinfo->fn_extra = cache;
 	return cache;
-}
-
-/* The 64-bit entity key of argument argno. */
-static inline uint64
-funnel_entity_key(FunctionCallInfo fcinfo, funnel_cache *cache, int argno)
-{
-	Datum		d = PG_GETARG_DATUM(argno);
-
-	switch (cache->key_kind)
-	{
-		case FUNNEL_KEY_INT2:
-			return (uint64) (int64) DatumGetInt16(d);
-		case FUNNEL_KEY_INT4:
-			return (uint64) (int64) DatumGetInt32(d);
-		case FUNNEL_KEY_INT8:
-			return (uint64) DatumGetInt64(d);
-		case FUNNEL_KEY_HASHED:
-			break;
-	}
-	return DatumGetUInt64(FunctionCall2Coll(&cache->hash, PG_GET_COLLATION(),
-											d, Int64GetDatum(0)));
 }
 
 /*
@@ -531,7 +465,7 @@ funnel_accum_row(FunctionCallInfo fcinfo, const funnel_args *args)
 	funnel_trans t;
 	funnel_params params;
 	uint32		steps;
-	uint64		entity = args->entity >= 0 ? funnel_entity_key(fcinfo, cache, args->entity) : 0;
+	uint64		entity = args->entity >= 0 ? kpi_id_key(&cache->keys, PG_GETARG_DATUM(args->entity)) : 0;
 	kpi_msg		msg;
 	kpi_status	status;
 

@@ -22,6 +22,7 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "catalog/pg_type_d.h"
 
 #include "pg_compat.h"
 #include "kpi_core.h"
@@ -119,6 +120,46 @@ extern kpi_allocator kpi_context_allocator(MemoryContext cxt);
  * let the core realloc, return KPI_STATE_FROM_PAYLOAD(new payload).
  */
 extern const kpi_allocator kpi_state_allocator;
+
+/*
+ * Ids (customers, sessions, leads) of any type as 64-bit keys: smallint,
+ * integer and bigint ids, and domains over them, are their own value (so
+ * 5 and 5::bigint are one id); an id of any other type with a hash
+ * operator class is its 64-bit extended hash, the one hash partitioning
+ * uses (stable across platforms and releases), under the call's
+ * collation.  n distinct hashed ids share a key with probability below
+ * n^2 / 2^65.
+ */
+typedef struct KpiIdKeys
+{
+	Oid			type;			/* the id's type, a domain's base type */
+	bool		hashed;			/* keys are hashes (not an integer type) */
+	Oid			collation;
+	FmgrInfo	hash;			/* the type's extended hash function */
+} KpiIdKeys;
+
+/*
+ * Sets keys up for argument argno of the current call, in fn_mcxt.  An id
+ * type without an extended hash function is 42883, with hint as errhint.
+ */
+extern void kpi_id_keys_init(KpiIdKeys *keys, FunctionCallInfo fcinfo, int argno,
+							 const char *hint);
+
+/* The 64-bit key of an id (two's complement for negative integers). */
+static inline uint64
+kpi_id_key(KpiIdKeys *keys, Datum id)
+{
+	switch (keys->type)
+	{
+		case INT2OID:
+			return (uint64) (int64) DatumGetInt16(id);
+		case INT4OID:
+			return (uint64) (int64) DatumGetInt32(id);
+		case INT8OID:
+			return (uint64) DatumGetInt64(id);
+	}
+	return DatumGetUInt64(FunctionCall2Coll(&keys->hash, keys->collation, id, Int64GetDatum(0)));
+}
 
 /*
  * Raise the error that a non-OK core status stands for.  fmt is the
