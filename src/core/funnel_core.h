@@ -65,9 +65,10 @@
  * 20-byte header and 20 bytes per stored row, with 4-byte alignment.  In
  * PostgreSQL it is the payload of a kpi.funnel_state varlena, behind the
  * KpiStateHeader that every kpi state has (src/kpi.h): the glue allocates
- * blocks with kpi_state_allocator, so a block is always a whole state.
- * The block has room for `capacity` rows, of which `nevents` are used;
- * functions that add rows grow it by doubling through
+ * blocks with kpi_state_allocator, so a block is always a whole state
+ * (large transition states instead live in a memory context of their own,
+ * see src/funnel.c).  The block has room for `capacity` rows, of which
+ * `nevents` are used; functions that add rows grow it by doubling through
  * mem->realloc(block, new_size), use only the pointer returned and zero
  * the new room.  They never call mem->free on the old block, which is
  * what an aggregate transition value needs: kpi_state_allocator's realloc
