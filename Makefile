@@ -20,7 +20,7 @@ EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(kpi_srcdir)k
 PGFILEDESC = "kpi - B2B e-commerce KPI aggregates"
 
 # The pure-C core (no postgres.h) and the PostgreSQL glue over it.
-CORE_SRCS = src/core/codec.c src/core/decsum.c src/core/fsum.c src/core/aov_core.c \
+CORE_SRCS = src/core/codec.c src/core/bigdec.c src/core/decsum.c src/core/fsum.c src/core/aov_core.c \
 	src/core/calendar_core.c src/core/zone_windows.c src/core/offhours_core.c \
 	src/core/custset_core.c src/core/custset_kpi.c src/core/clv_core.c src/core/funnel_core.c
 GLUE_SRCS = src/kpi.c src/numeric_digits.c src/aov.c src/offhours.c src/retention.c src/clv.c \

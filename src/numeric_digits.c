@@ -25,6 +25,8 @@
  */
 #include "numeric_digits.h"
 
+#include "kpi.h"
+
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
@@ -107,5 +109,16 @@ kpi_numeric_from_scaled(kpi_int128 sum, int32 scale)
 
 	decsum_format(sum, scale, text);
 	return DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+Datum
+kpi_numeric_from_decsum(const decsum *s)
+{
+	kpi_strbuf	text;
+
+	kpi_strbuf_init(&text, &kpi_palloc_allocator);
+	decsum_append_sum(s, &text);
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(text.data),
 							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 }
