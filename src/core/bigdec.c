@@ -81,15 +81,13 @@ bigdec_to_int128(const bigdec *a, __int128 *coef)
 	const unsigned __int128 limit = (unsigned __int128) 1 << 127;	/* |INT128_MIN| */
 	unsigned __int128 u = 0;
 
-	if (a->nlimbs > BIGDEC_INT128_LIMBS)
+	/* 2^127 = 170 * 10^36 + ...: five limbs with a top limb of at most 170 */
+	if (a->nlimbs > BIGDEC_INT128_LIMBS ||
+		(a->nlimbs == BIGDEC_INT128_LIMBS && a->limbs[BIGDEC_INT128_LIMBS - 1] > 170))
 		return false;
 	for (int32_t i = a->nlimbs - 1; i >= 0; i--)
-	{
-		if (u > (limit - a->limbs[i]) / BIGDEC_BASE)
-			return false;
 		u = u * BIGDEC_BASE + a->limbs[i];
-	}
-	if (!a->negative && u == limit)
+	if (u > limit || (!a->negative && u == limit))
 		return false;
 	*coef = a->negative ? (__int128) (0 - u) : (__int128) u;
 	return true;
@@ -97,14 +95,21 @@ bigdec_to_int128(const bigdec *a, __int128 *coef)
 
 /* ------------------------------------------------------ numeric's digits */
 
-/* Decimal digit j (0 = most significant) of a run of base-10000 digits. */
-static uint32_t
-base10000_digit(const void *digits, int64_t j)
+/* Base-10000 digit i of a run (native-endian int16, maybe unaligned). */
+static int
+base10000_group(const void *digits, int i)
 {
 	int16_t		group;
 
-	memcpy(&group, (const char *) digits + (j / 4) * (int64_t) sizeof(int16_t), sizeof(group));
-	return (uint32_t) group / pow10_u32[3 - j % 4] % 10;
+	memcpy(&group, (const char *) digits + (size_t) i * sizeof(int16_t), sizeof(group));
+	return group;
+}
+
+/* Decimal digits of a base-10000 digit: 1 to 4. */
+static int
+group_digits(int group)
+{
+	return group >= 1000 ? 4 : group >= 100 ? 3 : group >= 10 ? 2 : 1;
 }
 
 kpi_status
@@ -113,12 +118,14 @@ bigdec_from_base10000(bigdec *out, bool negative, int weight, int dscale,
 					  kpi_msg *msg)
 {
 	/*
-	 * The digits spell a decimal string D of 4 * ndigits digits, with
-	 * own_scale of them after the point (negative: zeros to append).
+	 * The digits spell a decimal string of 4 * ndigits digits, own_scale
+	 * of them after the point (negative: zeros to append).  Only the
+	 * groups [first, end) hold nonzero digits.
 	 */
-	int64_t		total = 4 * (int64_t) ndigits;
 	int64_t		own_scale = 4 * ((int64_t) ndigits - 1 - weight);
-	int64_t		lead = 0,
+	int			first = 0,
+				end = ndigits;
+	int64_t		lead,
 				trail = 0,
 				scale,
 				pad,
@@ -126,21 +133,28 @@ bigdec_from_base10000(bigdec *out, bool negative, int weight, int dscale,
 	bigdec		r = {NULL, 0, 0, false};
 	kpi_status	st;
 
-	while (lead < total && base10000_digit(digits, lead) == 0)
-		lead++;
-	if (lead == total)
+	while (first < end && base10000_group(digits, first) == 0)
+		first++;
+	while (end > first && base10000_group(digits, end - 1) == 0)
+		end--;
+	if (first == end)
 	{
 		/* zero, at its display scale */
 		*out = r;
 		out->scale = dscale;
 		return KPI_OK;
 	}
-	while (base10000_digit(digits, total - 1 - trail) == 0)
+	for (int i = first; i < end; i++)
+		if (base10000_group(digits, i) < 0 || base10000_group(digits, i) >= 10000)
+			return kpi_fail(msg, KPI_ERR_PARAM, "A base-10000 digit is %d.", base10000_group(digits, i));
+	lead = 4 * (int64_t) first + 4 - group_digits(base10000_group(digits, first));
+	while (base10000_group(digits, end - 1) % pow10_u32[trail + 1] == 0)
 		trail++;
+	trail += 4 * (int64_t) (ndigits - end);
 	/* the scale is dscale unless nonzero digits reach past it */
 	scale = own_scale - trail > dscale ? own_scale - trail : dscale;
-	pad = scale - own_scale;	/* zeros appended to D (< 0: D's zeros dropped) */
-	coef_digits = total - lead + pad;
+	pad = scale - own_scale;	/* zeros appended (< 0: trailing zeros dropped) */
+	coef_digits = 4 * (int64_t) ndigits - lead + pad;
 	if (coef_digits > BIGDEC_MAX_DIGITS || scale > BIGDEC_MAX_DIGITS)
 		return kpi_fail(msg, KPI_ERR_OVERFLOW, "A decimal has more than %d digits.", BIGDEC_MAX_DIGITS);
 
@@ -148,19 +162,27 @@ bigdec_from_base10000(bigdec *out, bool negative, int weight, int dscale,
 	st = alloc_limbs(&r.limbs, r.nlimbs, mem, msg);
 	if (st != KPI_OK)
 		return st;
-	for (int32_t i = 0; i < r.nlimbs; i++)
+	memset(r.limbs, 0, sizeof(uint32_t) * (size_t) r.nlimbs);
+
+	/*
+	 * Group i is worth group * 10^p in the coefficient.  Groups cover
+	 * different digits, so adding them into the limbs never carries.
+	 */
+	for (int i = first; i < end; i++)
 	{
-		uint32_t	limb = 0;
+		int64_t		p = 4 * ((int64_t) ndigits - 1 - i) + pad;
+		uint64_t	v = (uint64_t) base10000_group(digits, i);
 
-		/* position p counts from the coefficient's last digit */
-		for (int k = BIGDEC_LIMB_DIGITS - 1; k >= 0; k--)
+		if (p < 0)
 		{
-			int64_t		p = (int64_t) i * BIGDEC_LIMB_DIGITS + k;
-			int64_t		j = total - 1 - (p - pad);	/* its index in D */
-
-			limb = limb * 10 + (p >= pad && j >= lead ? base10000_digit(digits, j) : 0);
+			/* the last group, whose dropped digits are zeros */
+			v /= pow10_u32[-p];
+			p = 0;
 		}
-		r.limbs[i] = limb;
+		v *= pow10_u32[p % BIGDEC_LIMB_DIGITS];
+		r.limbs[p / BIGDEC_LIMB_DIGITS] += (uint32_t) (v % BIGDEC_BASE);
+		if (v >= BIGDEC_BASE)
+			r.limbs[p / BIGDEC_LIMB_DIGITS + 1] += (uint32_t) (v / BIGDEC_BASE);
 	}
 	r.scale = (int32_t) scale;
 	r.negative = negative;
@@ -195,15 +217,17 @@ shift_init(shifted *s, const bigdec *a, int32_t k)
  * the high digits of limb j - 1 moved in.  The two cannot overlap, so the
  * sum stays below 10^9.
  */
-static uint32_t
+static inline uint32_t
 shifted_limb(const shifted *s, int32_t i)
 {
 	int32_t		j = i - s->whole;
 	uint32_t	limb = 0;
 
+	if (s->part == 0)
+		return j >= 0 && j < s->nlimbs ? s->limbs[j] : 0;
 	if (j >= 0 && j < s->nlimbs)
 		limb = s->limbs[j] % pow10_u32[BIGDEC_LIMB_DIGITS - s->part] * pow10_u32[s->part];
-	if (s->part != 0 && j >= 1 && j - 1 < s->nlimbs)
+	if (j >= 1 && j - 1 < s->nlimbs)
 		limb += s->limbs[j - 1] / pow10_u32[BIGDEC_LIMB_DIGITS - s->part];
 	return limb;
 }

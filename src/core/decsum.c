@@ -53,16 +53,36 @@ decimal_to_scaled(const decsum_decimal *d, __int128 *out, int32_t *scale,
 	__int128	acc = 0;
 	int			own_scale = DEC_DIGITS * (d->ndigits - 1 - d->weight);
 	int			target = d->dscale;
+	int			drop = 0;
+	int16_t		last = 0;
 
+	/*
+	 * Zero digits of the last group past dscale (PostgreSQL keeps up to
+	 * three) are dropped before the group is added, not divided out after.
+	 */
+	if (d->ndigits > 0)
+		memcpy(&last, (const char *) d->digits + (d->ndigits - 1) * sizeof(int16_t), sizeof(last));
+	while (drop < DEC_DIGITS && own_scale - drop > target && last % pow10_int64[drop + 1] == 0)
+		drop++;
 	for (int i = 0; i < d->ndigits; i++)
 	{
 		int16_t		digit;
+		int64_t		base = NBASE;
 
 		memcpy(&digit, (const char *) d->digits + i * sizeof(int16_t), sizeof(digit));
-		if (__builtin_mul_overflow(acc, (__int128) NBASE, &acc) ||
-			__builtin_add_overflow(acc, (__int128) digit, &acc))
+		if (i == d->ndigits - 1)
+		{
+			digit = (int16_t) (digit / pow10_int64[drop]);
+			base = pow10_int64[DEC_DIGITS - drop];
+		}
+		/* nine digits stay below 10^36; only later ones can overflow */
+		if (i < 9)
+			acc = acc * base + digit;
+		else if (__builtin_mul_overflow(acc, (__int128) base, &acc) ||
+				 __builtin_add_overflow(acc, (__int128) digit, &acc))
 			return kpi_fail(msg, KPI_ERR_OVERFLOW, overflow_detail);
 	}
+	own_scale -= drop;
 	/* acc = |value| * 10^own_scale; bring it to dscale if that is exact */
 	while (own_scale > target && acc % 10 == 0)
 	{
