@@ -127,27 +127,3 @@ SELECT pg_column_size(s) < octet_length(s::text) / 2 AS compressed,
                                                         (1e300), (-7)) t(x)) AS same_as_avg
 FROM big_state;
 SELECT kpi.rollup(s)::text = (SELECT s::text FROM big_state) AS rollup_same FROM big_state;
-
--- Forced parallel plans over wide sums give the serial answers.
-CREATE TEMP TABLE wide_serial AS
-SELECT g, kpi.aov(x)::text AS a FROM wide_nums GROUP BY g;
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;
-SET enable_hashagg = off;
-DO $$
-DECLARE
-    plan text;
-BEGIN
-    EXPLAIN (COSTS OFF, FORMAT JSON) SELECT g, kpi.aov(x) FROM wide_nums GROUP BY g INTO plan;
-    IF plan NOT LIKE '%"Partial Mode": "Partial"%' OR plan NOT LIKE '%Gather%' THEN
-        RAISE EXCEPTION 'expected a parallel plan with partial aggregation: %', plan;
-    END IF;
-END $$;
-SELECT count(*) AS groups, count(*) FILTER (WHERE p.a IS DISTINCT FROM s.a) AS parallel_differing
-FROM (SELECT g, kpi.aov(x)::text AS a FROM wide_nums GROUP BY g) p
-FULL JOIN wide_serial s USING (g);
-SELECT kpi.aov(x)::text = avg(x)::text AS parallel_whole_table_same FROM wide_nums;
-RESET ALL;

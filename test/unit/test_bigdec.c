@@ -18,6 +18,7 @@
  */
 #include "bigdec.h"
 #include "unit.h"
+#include "unit_alloc.h"
 #include "unit_decimal.h"
 
 #include <stdlib.h>
@@ -39,13 +40,7 @@ text_of(const bigdec *a)
 static bool
 text_is(const bigdec *a, const char *expected)
 {
-	char	   *t = text_of(a);
-	bool		ok = strcmp(t, expected) == 0;
-
-	if (!ok)
-		printf("#   got      %s\n#   expected %s\n", t, expected);
-	free(t);
-	return ok;
+	return unit_text_is(text_of(a), expected);
 }
 
 /* Canonical: no zero limb on top, zero has no limbs and no sign. */
@@ -74,37 +69,6 @@ expected_text(const char *text, int scale, char *out)
 
 	unit_ref_from_text(&r, text);
 	unit_ref_to_text(&r, scale, out);
-}
-
-/* digits of a 128-bit integer with the point put scale digits from the end */
-static void
-scaled_text(__int128 v, int scale, char *out)
-{
-	char		digits[48];
-	const char *mag;
-	int			len;
-
-	unit_i128_text(v, digits);
-	mag = digits[0] == '-' ? digits + 1 : digits;
-	len = (int) strlen(mag);
-	if (v < 0)
-		*out++ = '-';
-	if (len > scale)
-	{
-		memcpy(out, mag, (size_t) (len - scale));
-		out += len - scale;
-	}
-	else
-		*out++ = '0';
-	if (scale > 0)
-	{
-		*out++ = '.';
-		for (int k = 0; k < scale - len; k++)
-			*out++ = '0';
-		strcpy(out, len > scale ? mag + len - scale : mag);
-	}
-	else
-		*out = '\0';
 }
 
 static __int128
@@ -171,7 +135,7 @@ test_int128(void)
 		char	   *got;
 
 		bigdec_from_int128(&a, v, scale, buf);
-		scaled_text(v, scale, want);
+		unit_i128_scaled_text(v, scale, want);
 		got = text_of(&a);
 		if (strcmp(got, want) != 0 || !canonical(&a))
 			ok_format = 0;
@@ -642,34 +606,10 @@ test_binary(void)
 	}
 }
 
-/* An allocator that fails after `left` allocations. */
-static int	alloc_left;
-
-static void *
-failing_alloc(size_t size, void *ctx)
-{
-	(void) ctx;
-	return alloc_left-- > 0 ? malloc(size) : NULL;
-}
-
-static void *
-failing_realloc(void *ptr, size_t size, void *ctx)
-{
-	(void) ctx;
-	return alloc_left-- > 0 ? realloc(ptr, size) : NULL;
-}
-
-static void
-failing_free(void *ptr, void *ctx)
-{
-	(void) ctx;
-	free(ptr);
-}
-
 static void
 test_nomem(void)
 {
-	const kpi_allocator failing = {failing_alloc, failing_realloc, failing_free, NULL};
+	const kpi_allocator *failing = &unit_failing_allocator;
 	bigdec		a,
 				b,
 				out = {NULL, 3, 3, true};
@@ -680,16 +620,16 @@ test_nomem(void)
 
 	parse_text("123456789012345678901234567890", &a);
 	parse_text("-0.5", &b);
-	alloc_left = 0;
+	unit_alloc_left = 0;
 	msg.text[0] = '\0';
-	CHECK(bigdec_add(&out, &a, &b, &failing, &msg) == KPI_ERR_NOMEM && msg.text[0] != '\0' &&
-		  bigdec_sub(&out, &a, &b, &failing, NULL) == KPI_ERR_NOMEM &&
-		  bigdec_parse("12", 2, &out, &failing, NULL) == KPI_ERR_NOMEM &&
-		  bigdec_from_base10000(&out, false, 0, 0, raw, 1, &failing, NULL) == KPI_ERR_NOMEM &&
+	CHECK(bigdec_add(&out, &a, &b, failing, &msg) == KPI_ERR_NOMEM && msg.text[0] != '\0' &&
+		  bigdec_sub(&out, &a, &b, failing, NULL) == KPI_ERR_NOMEM &&
+		  bigdec_parse("12", 2, &out, failing, NULL) == KPI_ERR_NOMEM &&
+		  bigdec_from_base10000(&out, false, 0, 0, raw, 1, failing, NULL) == KPI_ERR_NOMEM &&
 		  out.limbs == NULL && out.nlimbs == 3 && out.scale == 3 && out.negative,
 		  "no memory: every allocating function fails cleanly, output untouched");
 	kpi_reader_init(&r, enc, sizeof(enc));
-	CHECK(bigdec_decode(&r, &out, &failing, NULL) == KPI_ERR_NOMEM && out.nlimbs == 3,
+	CHECK(bigdec_decode(&r, &out, failing, NULL) == KPI_ERR_NOMEM && out.nlimbs == 3,
 		  "no memory: so does the decoder");
 	bigdec_free(&a, mem);
 	bigdec_free(&b, mem);

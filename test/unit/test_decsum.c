@@ -17,6 +17,7 @@
  */
 #include "decsum.h"
 #include "unit.h"
+#include "unit_alloc.h"
 #include "unit_decimal.h"
 #include "unit_merge.h"
 
@@ -56,6 +57,68 @@ remove_text(decsum *s, const char *text)
 	unit_decimal t;
 
 	return decsum_remove_decimal(s, unit_make_decimal(&t, text), NULL);
+}
+
+/*
+ * What a run of decimals should sum to, from the reference: the sum, the
+ * largest scale and how many values have it (numeric's bookkeeping).
+ */
+typedef struct expected
+{
+	unit_ref	total;
+	int			n;
+	int			maxscale;
+	int			maxcount;
+} expected;
+
+static void
+expect_add(expected *e, const char *text)
+{
+	unit_ref	r;
+	int			sc = unit_text_scale(text);
+
+	unit_ref_from_text(&r, text);
+	unit_ref_add(&e->total, &r);
+	if (sc > e->maxscale)
+	{
+		e->maxscale = sc;
+		e->maxcount = 0;
+	}
+	if (sc == e->maxscale)
+		e->maxcount++;
+	e->n++;
+}
+
+/* The expectation of count texts, stride bytes apart from first. */
+static expected
+expect_run(const char *first, size_t stride, int count)
+{
+	expected	e = {{{0}}, 0, 0, 0};
+
+	for (int k = 0; k < count; k++)
+		expect_add(&e, first + stride * (size_t) k);
+	return e;
+}
+
+/*
+ * Whether removing text, one of e's values, cannot be undone exactly: it
+ * is the last value of the largest scale, and others remain.
+ */
+static bool
+expect_cannot_remove(const expected *e, const char *text)
+{
+	return unit_text_scale(text) == e->maxscale && e->maxscale > 0 && e->maxcount == 1 && e->n > 1;
+}
+
+/* Whether s, whose sum reads as got, is what e expects. */
+static bool
+as_expected(const decsum *s, const char *got, const expected *e)
+{
+	char		want[UNIT_REF_TEXT];
+
+	unit_ref_to_text(&e->total, e->maxscale, want);
+	return strcmp(got, want) == 0 && s->scale == e->maxscale && s->max_scale_count == e->maxcount &&
+		s->count == e->n;
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -190,44 +253,25 @@ test_random_adds(void)
 	for (int round = 0; round < 200; round++)
 	{
 		decsum		s = empty_sum;
-		unit_ref			total = {{0}};
+		expected	e = {{{0}}, 0, 0, 0};
 		int			n = 1 + (int) (unit_rng_next() % 60);
-		int			maxscale = 0,
-					maxcount = 0;
+		char		got[DECSUM_TEXT_SIZE(20)];
 
 		for (int i = 0; i < n; i++)
 		{
 			char		text[64];
-			unit_ref			r;
-			int			sc;
 
 			unit_random_decimal(text, 15, 8);
-			sc = unit_text_scale(text);
 			if (add_text(&s, text) != KPI_OK)
 				ok = 0;
-			unit_ref_from_text(&r, text);
-			unit_ref_add(&total, &r);
-			if (sc > maxscale)
-			{
-				maxscale = sc;
-				maxcount = 1;
-			}
-			else if (sc == maxscale)
-				maxcount++;
+			expect_add(&e, text);
 		}
+		if (!as_expected(&s, sum_text(&s, got), &e) || s.wide != 0)
 		{
-			char		got[DECSUM_TEXT_SIZE(20)];
-			char		want[UNIT_REF_TEXT];
-
-			unit_ref_to_text(&total, maxscale, want);
-			if (strcmp(sum_text(&s, got), want) != 0 || s.scale != maxscale ||
-				s.max_scale_count != maxcount || s.count != n || s.wide != 0)
-			{
-				if (ok)
-					printf("# round %d: got %s (scale %d, count %lld), want %s (scale %d, count %d)\n",
-						   round, got, s.scale, (long long) s.max_scale_count, want, maxscale, maxcount);
-				ok = 0;
-			}
+			if (ok)
+				printf("# round %d: got %s (scale %d, count %lld)\n",
+					   round, got, s.scale, (long long) s.max_scale_count);
+			ok = 0;
 		}
 	}
 	CHECK(ok, "random: 200 sequences of mixed-scale decimals equal the digit-by-digit reference");
@@ -328,27 +372,11 @@ test_moving_window(void)
 		while (width > frame)
 		{
 			const char *old = values[head];
-			int			oldscale = unit_text_scale(old);
-			int			maxscale = 0,
-						maxcount = 0;
-			bool		expect_fail;
+			expected	e = expect_run(values[head], sizeof(values[0]), width);
+			bool		expect_fail = expect_cannot_remove(&e, old);
 			decsum		before = s;
-			kpi_status	st;
+			kpi_status	st = remove_text(&s, old);
 
-			for (int k = head; k < head + width; k++)
-			{
-				int			sc = unit_text_scale(values[k]);
-
-				if (sc > maxscale)
-				{
-					maxscale = sc;
-					maxcount = 0;
-				}
-				if (sc == maxscale)
-					maxcount++;
-			}
-			expect_fail = oldscale == maxscale && maxscale > 0 && maxcount == 1 && width > 1;
-			st = remove_text(&s, old);
 			if ((st == KPI_CANNOT_INVERT) != expect_fail || (st != KPI_OK && st != KPI_CANNOT_INVERT))
 				ok_rule = 0;
 			head++;
@@ -366,30 +394,10 @@ test_moving_window(void)
 				inverted++;
 		}
 		{
-			unit_ref			total = {{0}};
-			int			maxscale = 0,
-						maxcount = 0;
-			char		got[64],
-						want[UNIT_REF_TEXT];
+			expected	e = expect_run(values[head], sizeof(values[0]), width);
+			char		got[64];
 
-			for (int k = head; k < head + width; k++)
-			{
-				unit_ref			r;
-				int			sc = unit_text_scale(values[k]);
-
-				unit_ref_from_text(&r, values[k]);
-				unit_ref_add(&total, &r);
-				if (sc > maxscale)
-				{
-					maxscale = sc;
-					maxcount = 0;
-				}
-				if (sc == maxscale)
-					maxcount++;
-			}
-			unit_ref_to_text(&total, maxscale, want);
-			if (strcmp(sum_text(&s, got), want) != 0 || s.scale != maxscale ||
-				s.max_scale_count != maxcount || s.count != width)
+			if (!as_expected(&s, sum_text(&s, got), &e))
 				ok_value = 0;
 		}
 	}
@@ -531,7 +539,7 @@ static void
 test_int64_extremes(void)
 {
 	decsum		s = empty_sum;
-	unit_ref			total = {{0}},
+	unit_ref	total = {{0}},
 				r;
 	char		got[64],
 				want[UNIT_REF_TEXT];
@@ -682,37 +690,13 @@ test_format_parse(void)
 		{
 			__int128	v = (__int128) (((unsigned __int128) unit_rng_next() << 64) | unit_rng_next());
 			int32_t		scale = (int32_t) (unit_rng_next() % 50);
-			char		digits[64],
-						want[128],
+			char		want[128],
 						got[DECSUM_TEXT_SIZE(50)];
-			const char *mag;
-			int			len;
-			char	   *p = want;
 			__int128	back;
 			int32_t		backscale;
 
 			v >>= unit_rng_next() % 128;
-			unit_i128_text(v, digits);
-			mag = digits[0] == '-' ? digits + 1 : digits;
-			len = (int) strlen(mag);
-			if (v < 0)
-				*p++ = '-';
-			if (len > scale)
-			{
-				memcpy(p, mag, (size_t) (len - scale));
-				p += len - scale;
-			}
-			else
-				*p++ = '0';
-			if (scale > 0)
-			{
-				*p++ = '.';
-				for (int k = 0; k < scale - len; k++)
-					*p++ = '0';
-				strcpy(p, len > scale ? mag + len - scale : mag);
-			}
-			else
-				*p = '\0';
+			unit_i128_scaled_text(v, scale, want);
 			decsum_format(v, scale, got);
 			if (strcmp(got, want) != 0)
 				ok_format = 0;
@@ -754,26 +738,30 @@ block_same(const decsum *a, const decsum *b)
 	return decsum_size(a) == decsum_size(b) && memcmp(a, b, decsum_size(a)) == 0;
 }
 
+/* Adds (or removes) decimal text to a decsum alone in its block. */
 static kpi_status
-wide_add(decsum **s, const char *text)
+wide_step(decsum **s, const char *text, bool remove)
 {
 	unit_decimal t;
+	const decsum_decimal *d = unit_make_decimal(&t, text);
 	void	   *block = *s;
-	kpi_status	st = decsum_add_decimal_wide(&block, 0, unit_make_decimal(&t, text), mem, NULL);
+	kpi_status	st = remove ? decsum_remove_decimal_wide(&block, 0, d, mem, NULL) :
+		decsum_add_decimal_wide(&block, 0, d, mem, NULL);
 
 	*s = block;
 	return st;
 }
 
 static kpi_status
+wide_add(decsum **s, const char *text)
+{
+	return wide_step(s, text, false);
+}
+
+static kpi_status
 wide_remove(decsum **s, const char *text)
 {
-	unit_decimal t;
-	void	   *block = *s;
-	kpi_status	st = decsum_remove_decimal_wide(&block, 0, unit_make_decimal(&t, text), mem, NULL);
-
-	*s = block;
-	return st;
+	return wide_step(s, text, true);
 }
 
 static kpi_status
@@ -800,13 +788,7 @@ wide_text(const decsum *s)
 static bool
 wide_text_is(const decsum *s, const char *expected)
 {
-	char	   *t = wide_text(s);
-	bool		ok = strcmp(t, expected) == 0;
-
-	if (!ok)
-		printf("#   got      %s\n#   expected %s\n", t, expected);
-	free(t);
-	return ok;
+	return unit_text_is(wide_text(s), expected);
 }
 
 /*
@@ -927,51 +909,33 @@ test_wide_random(void)
 	for (int round = 0; round < 150; round++)
 	{
 		decsum	   *s = block_new();
-		unit_ref	total = {{0}};
+		expected	e = {{{0}}, 0, 0, 0};
 		int			n = 1 + (int) (unit_rng_next() % 40);
-		int			maxscale = 0,
-					maxcount = 0;
+		char	   *got;
 
 		for (int i = 0; i < n; i++)
 		{
 			char		text[200];
-			unit_ref	r;
-			int			sc;
 
 			if (unit_rng_next() % 3 == 0)
 				unit_random_decimal(text, 8, 2);
 			else
 				unit_random_decimal(text, 60, 60);
-			sc = unit_text_scale(text);
 			if (wide_add(&s, text) != KPI_OK)
 				ok = 0;
-			unit_ref_from_text(&r, text);
-			unit_ref_add(&total, &r);
-			if (sc > maxscale)
-			{
-				maxscale = sc;
-				maxcount = 1;
-			}
-			else if (sc == maxscale)
-				maxcount++;
+			expect_add(&e, text);
 			if (!canonical_sum(s))
 				canon = 0;
 			went_wide += s->wide != 0;
 		}
+		got = wide_text(s);
+		if (!as_expected(s, got, &e))
 		{
-			char		want[UNIT_REF_TEXT];
-			char	   *got = wide_text(s);
-
-			unit_ref_to_text(&total, maxscale, want);
-			if (strcmp(got, want) != 0 || s->scale != maxscale || s->max_scale_count != maxcount ||
-				s->count != n)
-			{
-				if (ok)
-					printf("# round %d: got %s, want %s\n", round, got, want);
-				ok = 0;
-			}
-			free(got);
+			if (ok)
+				printf("# round %d: got %s\n", round, got);
+			ok = 0;
 		}
+		free(got);
 		free(s);
 	}
 	CHECK(ok, "wide: 150 sequences of decimals up to 10^60 and 10^-60 equal the digit-by-digit reference");
@@ -1015,27 +979,13 @@ test_wide_window(void)
 		width++;
 		while (width > frame)
 		{
-			int			oldscale = unit_text_scale(values[head]);
-			int			maxscale = 0,
-						maxcount = 0;
+			expected	e = expect_run(values[head], sizeof(values[0]), width);
+			bool		expect_fail = expect_cannot_remove(&e, values[head]);
 			decsum	   *before = block_copy(s);
-			kpi_status	st;
+			kpi_status	st = wide_remove(&s, values[head]);
 
-			for (int k = head; k < head + width; k++)
-			{
-				int			sc = unit_text_scale(values[k]);
-
-				if (sc > maxscale)
-				{
-					maxscale = sc;
-					maxcount = 0;
-				}
-				if (sc == maxscale)
-					maxcount++;
-			}
-			st = wide_remove(&s, values[head]);
-			if ((st == KPI_CANNOT_INVERT) != (oldscale == maxscale && maxscale > 0 && maxcount == 1 && width > 1) ||
-				(st != KPI_OK && st != KPI_CANNOT_INVERT) || (st != KPI_OK && !block_same(s, before)))
+			if ((st == KPI_CANNOT_INVERT) != expect_fail || (st != KPI_OK && st != KPI_CANNOT_INVERT) ||
+				(st != KPI_OK && !block_same(s, before)))
 				ok_rule = 0;
 			free(before);
 			head++;
@@ -1050,25 +1000,13 @@ test_wide_window(void)
 			}
 		}
 		{
-			unit_ref	total = {{0}};
+			expected	e = expect_run(values[head], sizeof(values[0]), width);
 			decsum	   *fresh = block_new();
-			int			maxscale = 0;
-			char		want[UNIT_REF_TEXT];
-			char	   *got;
+			char	   *got = wide_text(s);
 
 			for (int k = head; k < head + width; k++)
-			{
-				unit_ref	r;
-
-				unit_ref_from_text(&r, values[k]);
-				unit_ref_add(&total, &r);
-				if (unit_text_scale(values[k]) > maxscale)
-					maxscale = unit_text_scale(values[k]);
 				wide_add(&fresh, values[k]);
-			}
-			unit_ref_to_text(&total, maxscale, want);
-			got = wide_text(s);
-			if (strcmp(got, want) != 0 || s->count != width)
+			if (!as_expected(s, got, &e))
 				ok_value = 0;
 			if (!block_same(s, fresh))
 				ok_bytes = 0;
@@ -1277,34 +1215,10 @@ test_set_parse_sum(void)
 	}
 }
 
-/* An allocator that fails after `alloc_left` allocations. */
-static int	alloc_left;
-
-static void *
-failing_alloc(size_t size, void *ctx)
-{
-	(void) ctx;
-	return alloc_left-- > 0 ? malloc(size) : NULL;
-}
-
-static void *
-failing_realloc(void *ptr, size_t size, void *ctx)
-{
-	(void) ctx;
-	return alloc_left-- > 0 ? realloc(ptr, size) : NULL;
-}
-
-static void
-failing_free(void *ptr, void *ctx)
-{
-	(void) ctx;
-	free(ptr);
-}
-
 static void
 test_wide_nomem(void)
 {
-	const kpi_allocator failing = {failing_alloc, failing_realloc, failing_free, NULL};
+	const kpi_allocator *failing = &unit_failing_allocator;
 	int			ok = 1;
 
 	/* fail the first, second, ... allocation of a switch to wide and back */
@@ -1319,16 +1233,16 @@ test_wide_nomem(void)
 		wide_add(&s, "99999999999999999999999999999999999999");
 		before = block_copy(s);
 		b = s;
-		alloc_left = budget;
+		unit_alloc_left = budget;
 		st = decsum_add_decimal_wide(&b, 0, unit_make_decimal(&t, "99999999999999999999999999999999999999"),
-									 &failing, NULL);
+									 failing, NULL);
 		if (st == KPI_OK ? ((decsum *) b)->wide != 5 : (st != KPI_ERR_NOMEM || !block_same(b, before)))
 			ok = 0;
 		free(before);
 		before = block_copy(b);
-		alloc_left = budget;
+		unit_alloc_left = budget;
 		st = decsum_remove_decimal_wide(&b, 0, unit_make_decimal(&t, "99999999999999999999999999999999999999"),
-										&failing, NULL);
+										failing, NULL);
 		if (st == KPI_OK ? ((decsum *) b)->wide != 0 : (st != KPI_ERR_NOMEM || !block_same(b, before)))
 			ok = 0;
 		free(before);

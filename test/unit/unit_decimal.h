@@ -4,7 +4,8 @@
  *	  Decimal helpers shared by the core's unit tests.
  *
  * unit_i128_text writes a 128-bit integer in decimal from printf'd pieces
- * of 18 digits, an independent reference for the core's own writers.
+ * of 18 digits, an independent reference for the core's own writers, and
+ * unit_i128_scaled_text puts a decimal point into those digits.
  * unit_make_decimal builds the base-10000 digit form in which PostgreSQL
  * hands a numeric to the glue (decsum_decimal) from decimal text, so tests
  * can feed decimals to the cores the way the server does.  unit_ref is a
@@ -41,6 +42,41 @@ unit_i128_text(__int128 v, char *out)
 		sprintf(out, "%llu%018llu", (unsigned long long) (u / e18), (unsigned long long) (u % e18));
 	else
 		sprintf(out, "%llu", (unsigned long long) u);
+}
+
+/*
+ * v * 10^-scale written with exactly scale digits after the point, from
+ * unit_i128_text's digits ("-0.050" for -50 at scale 3); out needs
+ * scale + 44 bytes.
+ */
+static inline void
+unit_i128_scaled_text(__int128 v, int scale, char *out)
+{
+	char		digits[48];
+	const char *mag;
+	int			len;
+
+	unit_i128_text(v, digits);
+	mag = digits[0] == '-' ? digits + 1 : digits;
+	len = (int) strlen(mag);
+	if (v < 0)
+		*out++ = '-';
+	if (len > scale)
+	{
+		memcpy(out, mag, (size_t) (len - scale));
+		out += len - scale;
+	}
+	else
+		*out++ = '0';
+	if (scale > 0)
+	{
+		*out++ = '.';
+		for (int k = 0; k < scale - len; k++)
+			*out++ = '0';
+		strcpy(out, len > scale ? mag + len - scale : mag);
+	}
+	else
+		*out = '\0';
 }
 
 #define UNIT_DECIMAL_MAX_GROUPS 400
