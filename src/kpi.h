@@ -178,8 +178,11 @@ extern void kpi_state_check_failed(const KpiStateHeader *s, const KpiStateType *
 /*
  * The state in argument argno, checked (version, size).  With for_update
  * it may be modified: in aggregate context that is the argument itself (the
- * executor owns it), elsewhere a copy.  Inline: transition functions call
- * it once per row.
+ * executor owns it), elsewhere a copy.  A state stored with STORAGE
+ * extended may arrive packed (1-byte header), compressed or toasted: it is
+ * detoasted into a copy, also with for_update, and a transition function
+ * that returns that copy hands the executor a new state, which it adopts as
+ * it adopts a grown one.  Inline: transition functions call it once per row.
  */
 static inline KpiStateHeader *
 kpi_state_arg(FunctionCallInfo fcinfo, int argno, const KpiStateType *type,

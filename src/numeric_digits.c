@@ -4,8 +4,8 @@
  *	  Read a numeric Datum's digits in place.
  *
  * Summing numerics through numeric_add would palloc a result per row; the
- * transition functions instead read the digits and add them into an
- * int128 (decsum).  PostgreSQL's numeric.h does not expose the layout, so
+ * transition functions instead read the digits and add them into an exact
+ * sum (decsum), an int128 while it fits.  PostgreSQL's numeric.h does not expose the layout, so
  * it is decoded here from the on-disk format, which pg_upgrade guarantees
  * stable across releases (src/backend/utils/adt/numeric.c, "NumericData"):
  *

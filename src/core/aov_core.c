@@ -251,23 +251,23 @@ kpi_status
 aov_merge_wide(aov_core **dst, const aov_core *src, const kpi_allocator *mem, kpi_msg *msg)
 {
 	aov_core	next = **dst;	/* the fixed part; a wide sum stays in place */
-	const aov_core counts = *src;	/* src may be *dst, which may move */
+	const aov_core from = *src;	/* src's fixed part: src may be *dst, which may move */
 	kpi_status	st;
 
-	if (counts.kind == AOV_EMPTY)
+	if (from.kind == AOV_EMPTY)
 		return KPI_OK;
-	st = take_kind(&next, (aov_kind) counts.kind, msg);
+	st = take_kind(&next, (aov_kind) from.kind, msg);
 	if (st == KPI_OK)
-		st = count_room(finite_count(&next), finite_count(&counts), msg);
+		st = count_room(finite_count(&next), finite_count(&from), msg);
 	if (st == KPI_OK)
-		st = count_room(next.nan, counts.nan, msg);
+		st = count_room(next.nan, from.nan, msg);
 	if (st == KPI_OK)
-		st = count_room(next.pinf, counts.pinf, msg);
+		st = count_room(next.pinf, from.pinf, msg);
 	if (st == KPI_OK)
-		st = count_room(next.ninf, counts.ninf, msg);
-	if (st == KPI_OK && counts.kind == AOV_FLOAT8)
-		st = fsum_merge(&next.sum.flt, &counts.sum.flt, msg);
-	if (st == KPI_OK && counts.kind == AOV_NUMERIC)
+		st = count_room(next.ninf, from.ninf, msg);
+	if (st == KPI_OK && from.kind == AOV_FLOAT8)
+		st = fsum_merge(&next.sum.flt, &from.sum.flt, msg);
+	if (st == KPI_OK && from.kind == AOV_NUMERIC)
 	{
 		void	   *block = *dst;
 
@@ -277,9 +277,9 @@ aov_merge_wide(aov_core **dst, const aov_core *src, const kpi_allocator *mem, kp
 	if (st != KPI_OK)
 		return st;
 	(*dst)->kind = next.kind;
-	(*dst)->nan = next.nan + counts.nan;
-	(*dst)->pinf = next.pinf + counts.pinf;
-	(*dst)->ninf = next.ninf + counts.ninf;
+	(*dst)->nan = next.nan + from.nan;
+	(*dst)->pinf = next.pinf + from.pinf;
+	(*dst)->ninf = next.ninf + from.ninf;
 	if (next.kind == AOV_FLOAT8)
 		(*dst)->sum.flt = next.sum.flt;
 	return KPI_OK;
