@@ -5,9 +5,10 @@
  *
  * Summing numerics through numeric_add would palloc a result per row; the
  * transition functions instead read the digits and add them into an exact
- * sum (decsum), an int128 while it fits.  PostgreSQL's numeric.h does not expose the layout, so
- * it is decoded here from the on-disk format, which pg_upgrade guarantees
- * stable across releases (src/backend/utils/adt/numeric.c, "NumericData"):
+ * sum (decsum), an int128 while it fits.  PostgreSQL's numeric.h does not
+ * expose the layout, so it is decoded here from the on-disk format, which
+ * pg_upgrade guarantees stable across releases
+ * (src/backend/utils/adt/numeric.c, "NumericData"):
  *
  *	 varlena header, then either
  *	 short:  uint16 header = 1 0 sign dscale(6) weight-sign weight(6)
