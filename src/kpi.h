@@ -39,9 +39,6 @@ typedef struct KpiStateHeader
 
 #define KPI_STATE_PAYLOAD(s)	((void *) ((char *) (s) + sizeof(KpiStateHeader)))
 #define KPI_STATE_PAYLOAD_SIZE(s)	((size_t) VARSIZE(s) - sizeof(KpiStateHeader))
-
-#define KPI_STATE_PAYLOAD(s)	((void *) ((char *) (s) + sizeof(KpiStateHeader)))
-#define KPI_STATE_PAYLOAD_SIZE(s)	((size_t) VARSIZE(s) - sizeof(KpiStateHeader))
 #define KPI_STATE_FROM_PAYLOAD(p)	((KpiStateHeader *) ((char *) (p) - sizeof(KpiStateHeader)))
 
 /*
