@@ -117,3 +117,35 @@ FROM (SELECT segment, kpi.funnel_steps(kpi.funnel_agg(customer_id, ordered_at, '
                                                       'strict_increase', true, true, true)) AS s
       FROM orders GROUP BY segment) f
 ORDER BY segment, (s).step;
+
+\echo '== Customer retention, month over month (kpi.retention_rate with a period; months of UTC)'
+-- Of the customers who ordered in the month before the cutoff, those who
+-- ordered again in the month after; "new" ordered in the month after only.
+SELECT to_char(cutoff - interval '1 month', 'YYYY-MM') || ' -> ' || to_char(cutoff, 'YYYY-MM') AS months,
+       kpi.base_customers(s) AS customers, kpi.retained_customers(s) AS ordered_again,
+       round(kpi.retention_rate(s)::numeric, 3) AS retention, kpi.new_customers(s) AS new
+FROM generate_series(timestamptz '2011-02-01 00:00+00', '2011-06-01 00:00+00', '1 month') AS cutoff
+CROSS JOIN LATERAL (SELECT kpi.retention_agg(customer_id, ordered_at, cutoff, interval '1 month') AS s
+                    FROM orders) r
+ORDER BY cutoff;
+
+\echo '== Repeat purchases: customers with 2 or more orders, and orders per customer'
+SELECT coalesce(segment, 'all') AS customer_segment, count(DISTINCT customer_id) AS customers,
+       round(kpi.repeat_rate(customer_id)::numeric, 3) AS repeat_rate,
+       round(kpi.purchase_frequency(customer_id)::numeric, 2) AS orders_per_customer
+FROM orders GROUP BY ROLLUP (segment) ORDER BY grouping(segment), 1;
+\echo 'The same from the invoice lines, counting distinct invoices, with the order-line AOV:'
+SELECT round(kpi.repeat_rate(customer_id, invoice_no)::numeric, 3) AS repeat_rate,
+       round(kpi.purchase_frequency(customer_id, invoice_no)::numeric, 2) AS orders_per_customer,
+       round(kpi.aov(quantity * unit_price, invoice_no), 2) AS aov_gbp
+FROM online_retail WHERE invoice_no NOT LIKE 'C%' AND customer_id IS NOT NULL;
+
+\echo '== Monthly cohorts (kpi.cohorts; months of UTC): % of each cohort ordering again 1-3 months later'
+-- The data starts in December 2010, so that cohort also holds every older customer.
+SELECT to_char(cohort, 'YYYY-MM') AS cohort, max(cohort_customers) AS customers,
+       round(100 * max(retention) FILTER (WHERE period_offset = 1)::numeric, 1) AS month_1_pct,
+       round(100 * max(retention) FILTER (WHERE period_offset = 2)::numeric, 1) AS month_2_pct,
+       round(100 * max(retention) FILTER (WHERE period_offset = 3)::numeric, 1) AS month_3_pct
+FROM kpi.cohorts((SELECT kpi.cohort_agg(customer_id, ordered_at, 'month') FROM orders))
+WHERE period_offset <= 3
+GROUP BY cohort ORDER BY cohort LIMIT 4;

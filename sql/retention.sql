@@ -17,6 +17,8 @@ CREATE TABLE r_lines AS
 SELECT o.order_id, o.customer, l AS line_no, round(o.amount / (1 + o.order_id % 4) + l * 0.01, 2) AS amount,
        o.ordered_at, o.segment
 FROM r_orders o, generate_series(1, 1 + (o.order_id % 4)::int) l;
+-- statistics, so that the plain-SQL references below get sane plans
+ANALYZE r_orders, r_lines;
 
 -- ---------------------------------------------------------------- by hand
 -- Customers 1, 2 before the cutoff; 1 and 3 after: base 2, retained 1,

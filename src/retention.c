@@ -305,6 +305,11 @@ typedef struct CallCache
 	char		period_name[8];
 	int			period_len;
 	custset_period period;
+	/* cohorts: the period of the last timestamp, [span_lower, span_upper) */
+	custset_period span_period;
+	int32		span_index;
+	Timestamp	span_lower;
+	Timestamp	span_upper;
 } CallCache;
 
 static CallCache *
@@ -489,6 +494,23 @@ period_arg(CallCache *cache, text *name)
 	return cache->period;
 }
 
+/*
+ * The index of the period holding the finite timestamp at (microseconds
+ * since 2000-01-01 of UTC for a timestamptz, of its own values for a
+ * timestamp).  Rows that come in time order mostly fall into the period of
+ * the row before, whose bounds the cache keeps: then two comparisons do.
+ */
+static int32
+period_index(CallCache *cache, custset_period period, Timestamp at)
+{
+	if (period == cache->span_period && at >= cache->span_lower && at < cache->span_upper)
+		return cache->span_index;
+	cache->span_index = custset_period_of_usecs(period, at, UNIX_DAYS_AT_PG_EPOCH,
+												&cache->span_lower, &cache->span_upper);
+	cache->span_period = period;
+	return cache->span_index;
+}
+
 PG_FUNCTION_INFO_V1(kpi_cohort_accum);
 
 /*
@@ -508,7 +530,6 @@ kpi_cohort_accum(PG_FUNCTION_ARGS)
 	Timestamp	at = PG_GETARG_TIMESTAMP(2);
 	custset_period period = period_arg(cache, PG_GETARG_TEXT_PP(3));
 	custset_cohort_extra *extra = custset_cohort_extra_of(s);
-	int64		day;
 	custset_key key;
 	kpi_msg		msg;
 	kpi_status	status;
@@ -528,11 +549,10 @@ kpi_cohort_accum(PG_FUNCTION_ARGS)
 					errdetail("All rows of a cohort state need the same period."));
 		extra->period = period;
 	}
-	day = at / USECS_PER_DAY - (at % USECS_PER_DAY < 0) + UNIX_DAYS_AT_PG_EPOCH;
 	key = key_arg(fcinfo, cache, 0, 1);
 	msg.text[0] = '\0';
-	status = custset_cohort_add(&s, &key, custset_period_of_day(period, (int32) day),
-								&kpi_state_allocator, &msg);
+	status = custset_cohort_add(&s, &key, period_index(cache, period, at), &kpi_state_allocator,
+								&msg);
 	if (unlikely(status != KPI_OK))
 		set_report(status, &msg, cohort_state_type.name);
 	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(s));

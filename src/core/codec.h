@@ -106,6 +106,12 @@ kpi_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *out)
 {
 	uint64_t	v = 0;
 
+	/* one byte, the most common length: always minimal */
+	if (p < end && *p < 0x80)
+	{
+		*out = *p;
+		return p + 1;
+	}
 	for (int shift = 0; p < end && shift < 64; shift += 7)
 	{
 		uint8_t		b = *p++;

@@ -54,7 +54,16 @@ typedef struct set_layout
 	size_t		payload_off;	/* offset of the uint64 payload in a slot */
 	size_t		slot_size;
 	size_t		max_record;		/* largest body bytes of a record; 0 with text */
+	bool		int_keys;		/* every key is an integer or a hash */
 } set_layout;
+
+/* A record of a set of integer keys (k2 = 0 in a one-key set). */
+typedef struct int_rec
+{
+	int64_t		k1;
+	int64_t		k2;
+	uint64_t	payload;
+} int_rec;
 
 /* A stream of strictly ascending records: a body, or sorted slots. */
 typedef struct rec_source
@@ -97,9 +106,20 @@ typedef struct body_writer
 	bool		has_prev;
 } body_writer;
 
+/*
+ * An iteration: the merger's walk, or for a set of integer keys a walk
+ * over the body of a compact form (s itself, or a compact copy), decoded
+ * record by record.
+ */
 struct custset_iter
 {
 	merger		m;
+	bool		int_walk;
+	custset    *copy;			/* compact copy to free, or NULL */
+	const uint8_t *p;
+	const uint8_t *end;
+	int_rec		prev;
+	bool		has_prev;
 };
 
 /* The extra bytes and the body start 8-byte aligned. */
@@ -174,6 +194,24 @@ layout_init(set_layout *L, custset_type type, custset_kind kind, custset_kind ki
 		L->max_record = 0;
 	L->payload_off = off;
 	L->slot_size = off + (L->payload != PAYLOAD_NONE ? 8 : 0);
+	L->int_keys = kind_is_integer(L->kind[0]) && (L->ncomp == 1 || kind_is_integer(L->kind[1]));
+}
+
+/*
+ * The slot size and the largest body record of a set of integer keys,
+ * as layout_init computes them, for the fast path of custset_add, which
+ * does without a layout.
+ */
+static inline size_t
+int_slot_size(int ncomp, payload_kind pk)
+{
+	return (size_t) ncomp * 8 + (pk != PAYLOAD_NONE ? 8 : 0);
+}
+
+static inline size_t
+int_max_record(payload_kind pk)
+{
+	return KPI_VARINT_MAX + (pk == PAYLOAD_FLAGS ? 1 : pk == PAYLOAD_COUNT ? KPI_VARINT_MAX : 0);
 }
 
 static void
@@ -305,6 +343,12 @@ zigzag(int64_t v)
 	return ((uint64_t) v << 1) ^ (uint64_t) (v >> 63);
 }
 
+static inline int64_t
+unzigzag(uint64_t u)
+{
+	return (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
+}
+
 static uint8_t *
 encode_key(custset_kind kind, uint8_t *p, const custset_key *k, const custset_key *prev)
 {
@@ -322,11 +366,138 @@ encode_key(custset_kind kind, uint8_t *p, const custset_key *k, const custset_ke
 	return p + k->len;
 }
 
+/* Encodes a record's payload at p: flags one byte, a count a varint. */
+static inline uint8_t *
+encode_payload(payload_kind pk, uint8_t *p, uint64_t payload)
+{
+	if (pk == PAYLOAD_FLAGS)
+		*p++ = (uint8_t) payload;
+	else if (pk == PAYLOAD_COUNT)
+		p = kpi_varint_put(p, payload);
+	return p;
+}
+
+/*
+ * Encodes the record r of a set of integer keys, which follows prev (NULL
+ * for the first record), at p: the first key as a distance from prev's,
+ * the second as a distance from prev's after the same first key, zigzag
+ * values otherwise.
+ */
+static inline __attribute__((always_inline)) uint8_t *
+encode_int_record(const set_layout *L, uint8_t *p, const int_rec *prev, const int_rec *r)
+{
+	p = kpi_varint_put(p, prev != NULL ? (uint64_t) r->k1 - (uint64_t) prev->k1 : zigzag(r->k1));
+	if (L->ncomp == 2)
+		p = kpi_varint_put(p, prev != NULL && prev->k1 == r->k1 ?
+						   (uint64_t) r->k2 - (uint64_t) prev->k2 : zigzag(r->k2));
+	return encode_payload(L->payload, p, r->payload);
+}
+
+/*
+ * Decodes an integer key at p: with prev, a distance from *prev (in
+ * *distance) that keeps the key within int64, else a zigzag value.
+ * Returns NULL on malformed bytes.
+ */
+static inline __attribute__((always_inline)) const uint8_t *
+decode_int_key(const uint8_t *p, const uint8_t *end, const int64_t *prev, int64_t *key,
+			   uint64_t *distance)
+{
+	uint64_t	u;
+
+	p = kpi_varint_get(p, end, &u);
+	if (p == NULL)
+		return NULL;
+	*distance = u;
+	if (prev == NULL)
+		*key = unzigzag(u);
+	else if (u > (uint64_t) INT64_MAX - (uint64_t) *prev)
+		return NULL;
+	else
+		*key = (int64_t) ((uint64_t) *prev + u);
+	return p;
+}
+
+/* Decodes a payload at p: flags 1..3, a count 1..INT64_MAX; NULL if bad. */
+static inline const uint8_t *
+decode_payload(payload_kind pk, const uint8_t *p, const uint8_t *end, uint64_t *payload)
+{
+	*payload = 0;
+	if (pk == PAYLOAD_FLAGS)
+	{
+		if (p == end || *p < 1 || *p > (CUSTSET_BEFORE | CUSTSET_AFTER))
+			return NULL;
+		*payload = *p++;
+	}
+	else if (pk == PAYLOAD_COUNT)
+	{
+		p = kpi_varint_get(p, end, payload);
+		if (p == NULL || *payload < 1 || *payload > INT64_MAX)
+			return NULL;
+	}
+	return p;
+}
+
+/*
+ * Decodes the record of a set of integer keys after prev (NULL for the
+ * first) into out and checks that it comes strictly after prev and that
+ * its values are in range.  Returns the position after it, or NULL.
+ */
+static inline __attribute__((always_inline)) const uint8_t *
+decode_int_record(const set_layout *L, const uint8_t *p, const uint8_t *end, const int_rec *prev,
+				  int_rec *out)
+{
+	uint64_t	distance;
+	bool		same;
+
+	p = decode_int_key(p, end, prev != NULL ? &prev->k1 : NULL, &out->k1, &distance);
+	if (p == NULL || (prev != NULL && distance == 0 && L->ncomp == 1))
+		return NULL;
+	same = prev != NULL && distance == 0;
+	out->k2 = 0;
+	if (L->ncomp == 2)
+	{
+		/* the second key is a distance only after the same first key */
+		p = decode_int_key(p, end, same ? &prev->k2 : NULL, &out->k2, &distance);
+		if (p == NULL || (same && distance == 0))
+			return NULL;
+		if (L->type == CUSTSET_COHORT && (out->k2 < INT32_MIN || out->k2 > INT32_MAX))
+			return NULL;
+	}
+	return decode_payload(L->payload, p, end, &out->payload);
+}
+
+/* rec as an int_rec, and back (key kinds from the layout). */
+static inline void
+int_rec_of(const custset_record *rec, int ncomp, int_rec *r)
+{
+	r->k1 = rec->key.value;
+	r->k2 = ncomp == 2 ? rec->key2.value : 0;
+	r->payload = rec->payload;
+}
+
+static inline void
+record_of_int(const set_layout *L, const int_rec *r, custset_record *rec)
+{
+	rec->key = (custset_key) {L->kind[0], r->k1, NULL, 0};
+	rec->key2 = (custset_key) {L->kind[1], r->k2, NULL, 0};
+	rec->payload = r->payload;
+}
+
 /* Encodes rec, which follows prev (NULL for the first record), at p. */
 static uint8_t *
 encode_record(const set_layout *L, uint8_t *p, const custset_record *prev,
 			  const custset_record *rec)
 {
+	if (L->int_keys)
+	{
+		int_rec		ip,
+					ir;
+
+		int_rec_of(rec, L->ncomp, &ir);
+		if (prev != NULL)
+			int_rec_of(prev, L->ncomp, &ip);
+		return encode_int_record(L, p, prev != NULL ? &ip : NULL, &ir);
+	}
 	p = encode_key(L->kind[0], p, &rec->key, prev != NULL ? &prev->key : NULL);
 	if (L->ncomp == 2)
 	{
@@ -334,11 +505,7 @@ encode_record(const set_layout *L, uint8_t *p, const custset_record *prev,
 
 		p = encode_key(L->kind[1], p, &rec->key2, same ? &prev->key2 : NULL);
 	}
-	if (L->payload == PAYLOAD_FLAGS)
-		*p++ = (uint8_t) rec->payload;
-	else if (L->payload == PAYLOAD_COUNT)
-		p = kpi_varint_put(p, rec->payload);
-	return p;
+	return encode_payload(L->payload, p, rec->payload);
 }
 
 /*
@@ -354,21 +521,11 @@ decode_key(custset_kind kind, const uint8_t *p, const uint8_t *end,
 	*order = 1;
 	if (kind_is_integer(kind))
 	{
-		uint64_t	u;
+		uint64_t	distance;
 
-		p = kpi_varint_get(p, end, &u);
-		if (p == NULL)
-			return NULL;
-		if (prev == NULL)
-			k->value = (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
-		else
-		{
-			/* the key must stay within int64: prev + u <= INT64_MAX */
-			if (u > (uint64_t) INT64_MAX - (uint64_t) prev->value)
-				return NULL;
-			k->value = (int64_t) ((uint64_t) prev->value + u);
-			*order = u > 0;
-		}
+		p = decode_int_key(p, end, prev != NULL ? &prev->value : NULL, &k->value, &distance);
+		if (prev != NULL)
+			*order = distance > 0;
 		return p;
 	}
 	if (kind == CUSTSET_KIND_UUID)
@@ -406,6 +563,18 @@ decode_record(const set_layout *L, const uint8_t *p, const uint8_t *end,
 {
 	int			order;
 
+	if (L->int_keys)
+	{
+		int_rec		ip,
+					ir;
+
+		if (prev != NULL)
+			int_rec_of(prev, L->ncomp, &ip);
+		p = decode_int_record(L, p, end, prev != NULL ? &ip : NULL, &ir);
+		if (p != NULL)
+			record_of_int(L, &ir, out);
+		return p;
+	}
 	p = decode_key(L->kind[0], p, end, prev != NULL ? &prev->key : NULL, &order, &out->key);
 	if (p == NULL || order < 0 || (order == 0 && L->ncomp == 1))
 		return NULL;
@@ -421,20 +590,7 @@ decode_record(const set_layout *L, const uint8_t *p, const uint8_t *end,
 	}
 	else
 		out->key2.kind = CUSTSET_KIND_NONE;
-	out->payload = 0;
-	if (L->payload == PAYLOAD_FLAGS)
-	{
-		if (p == end || *p < 1 || *p > (CUSTSET_BEFORE | CUSTSET_AFTER))
-			return NULL;
-		out->payload = *p++;
-	}
-	else if (L->payload == PAYLOAD_COUNT)
-	{
-		p = kpi_varint_get(p, end, &out->payload);
-		if (p == NULL || out->payload < 1 || out->payload > INT64_MAX)
-			return NULL;
-	}
-	return p;
+	return decode_payload(L->payload, p, end, &out->payload);
 }
 
 /* ------------------------------------------------------------ hash table */
@@ -478,15 +634,20 @@ key_hash(custset_kind kind, const custset_key *k)
 	return hash_bytes(k->bytes, kind == CUSTSET_KIND_UUID ? 16 : k->len);
 }
 
-/* The table slot where the search for rec starts. */
+/* The slot of a table of nslots where the search for a record starts. */
+static inline size_t
+home_of_hashes(uint64_t h1, uint64_t h2, int ncomp, uint32_t nslots)
+{
+	uint64_t	h = ncomp == 2 ? mix64(h1 ^ (h2 * 0x9E3779B97F4A7C15ULL)) : h1;
+
+	return (size_t) (((unsigned __int128) h * nslots) >> 64);
+}
+
 static inline size_t
 home_slot(const set_layout *L, const custset_record *rec, uint32_t nslots)
 {
-	uint64_t	h = key_hash(L->kind[0], &rec->key);
-
-	if (L->ncomp == 2)
-		h = mix64(h ^ (key_hash(L->kind[1], &rec->key2) * 0x9E3779B97F4A7C15ULL));
-	return (size_t) (((unsigned __int128) h * nslots) >> 64);
+	return home_of_hashes(key_hash(L->kind[0], &rec->key),
+						  L->ncomp == 2 ? key_hash(L->kind[1], &rec->key2) : 0, L->ncomp, nslots);
 }
 
 static inline void
@@ -550,6 +711,46 @@ slot_used(const uint8_t *bitmap, size_t i)
 }
 
 /*
+ * Looks the integer keys k1 (and k2 of a pair) up in the table of s, whose
+ * slots take slot_size bytes (linear probing): returns their slot with
+ * *found set, or the free slot where they belong.  The fast path of
+ * custset_add calls it directly; table_probe for sets of integer keys.
+ */
+static inline __attribute__((always_inline)) uint8_t *
+int_table_probe(custset *s, size_t slot_size, int ncomp, int64_t k1, int64_t k2, bool *found)
+{
+	uint8_t    *slots = (uint8_t *) s + slots_off(s);
+	const uint8_t *bitmap = slots + (size_t) s->nslots * slot_size;
+	size_t		i = home_of_hashes(mix64((uint64_t) k1), ncomp == 2 ? mix64((uint64_t) k2) : 0, ncomp,
+								   s->nslots);
+
+	for (;;)
+	{
+		uint8_t    *slot = slots + i * slot_size;
+		int64_t		v;
+
+		if (!slot_used(bitmap, i))
+		{
+			*found = false;
+			return slot;
+		}
+		memcpy(&v, slot, 8);
+		if (v == k1)
+		{
+			if (ncomp == 1)
+				break;
+			memcpy(&v, slot + 8, 8);
+			if (v == k2)
+				break;
+		}
+		if (++i == s->nslots)
+			i = 0;
+	}
+	*found = true;
+	return slots + i * slot_size;
+}
+
+/*
  * Looks rec's key up in the table of s (linear probing): returns its slot
  * with *found set, or the free slot where it belongs.
  */
@@ -559,9 +760,12 @@ table_probe(custset *s, const set_layout *L, const custset_record *rec, bool *fo
 	uint8_t    *base = (uint8_t *) s;
 	uint8_t    *slots = base + slots_off(s);
 	const uint8_t *bitmap = slots + (size_t) s->nslots * L->slot_size;
-	size_t		i = home_slot(L, rec, s->nslots);
+	size_t		i;
 
-	for (;;)
+	if (L->int_keys)
+		return int_table_probe(s, L->slot_size, L->ncomp, rec->key.value,
+							   L->ncomp == 2 ? rec->key2.value : 0, found);
+	for (i = home_slot(L, rec, s->nslots);; i = i + 1 == s->nslots ? 0 : i + 1)
 	{
 		uint8_t    *slot = slots + i * L->slot_size;
 
@@ -576,9 +780,41 @@ table_probe(custset *s, const set_layout *L, const custset_record *rec, bool *fo
 			*found = true;
 			return slot;
 		}
-		if (++i == s->nslots)
-			i = 0;
 	}
+}
+
+/*
+ * Marks the slot that table_probe returned as used by a record whose first
+ * key is first (see table_put).
+ */
+static inline void
+table_claim(custset *s, size_t slot_size, uint8_t *slot, const custset_key *first)
+{
+	uint8_t    *slots = (uint8_t *) s + slots_off(s);
+	size_t		i = (size_t) (slot - slots) / slot_size;
+
+	slots[(size_t) s->nslots * slot_size + (i >> 3)] |= (uint8_t) (1 << (i & 7));
+	if (kind_is_integer(first->kind) && (s->nappend == 0 || first->value > s->table_max))
+		s->table_max = first->value;
+	s->nappend++;
+}
+
+/*
+ * Writes a record of integer keys k1 (and k2 of a pair) and payload into
+ * the free slot that int_table_probe returned.
+ */
+static inline void
+int_table_put(custset *s, int ncomp, payload_kind pk, uint8_t *slot, int64_t k1, int64_t k2,
+			  uint64_t payload)
+{
+	custset_key first = custset_key_int(k1);
+
+	memcpy(slot, &k1, 8);
+	if (ncomp == 2)
+		memcpy(slot + 8, &k2, 8);
+	if (pk != PAYLOAD_NONE)
+		memcpy(slot + (size_t) ncomp * 8, &payload, 8);
+	table_claim(s, int_slot_size(ncomp, pk), slot, &first);
 }
 
 /* Writes rec into the free slot; text bytes go to the heap. */
@@ -586,9 +822,13 @@ static void
 table_put(custset *s, const set_layout *L, uint8_t *slot, const custset_record *rec)
 {
 	uint8_t    *base = (uint8_t *) s;
-	size_t		i = (size_t) (slot - (base + slots_off(s))) / L->slot_size;
-	uint8_t    *bitmap = base + slots_off(s) + (size_t) s->nslots * L->slot_size;
 
+	if (L->int_keys)
+	{
+		int_table_put(s, L->ncomp, L->payload, slot, rec->key.value,
+					  L->ncomp == 2 ? rec->key2.value : 0, rec->payload);
+		return;
+	}
 	for (int c = 0; c < L->ncomp; c++)
 	{
 		const custset_key *k = c == 0 ? &rec->key : &rec->key2;
@@ -612,10 +852,7 @@ table_put(custset *s, const set_layout *L, uint8_t *slot, const custset_record *
 	}
 	if (L->payload != PAYLOAD_NONE)
 		memcpy(slot + L->payload_off, &rec->payload, 8);
-	bitmap[i >> 3] |= (uint8_t) (1 << (i & 7));
-	if (kind_is_integer(L->kind[0]) && (s->nappend == 0 || rec->key.value > s->table_max))
-		s->table_max = rec->key.value;
-	s->nappend++;
+	table_claim(s, L->slot_size, slot, &rec->key);
 }
 
 /*
@@ -639,11 +876,11 @@ table_init(custset *s, const set_layout *L, size_t nslots, size_t gap)
 
 /* into := into merged with p (OR, or add); KPI_ERR_OVERFLOW past INT64_MAX. */
 static inline kpi_status
-merge_payload(const set_layout *L, uint64_t *into, uint64_t p)
+merge_payload(payload_kind pk, uint64_t *into, uint64_t p)
 {
-	if (L->payload == PAYLOAD_FLAGS)
+	if (pk == PAYLOAD_FLAGS)
 		*into |= p;
-	else if (L->payload == PAYLOAD_COUNT)
+	else if (pk == PAYLOAD_COUNT)
 	{
 		if (p > (uint64_t) INT64_MAX - *into)
 			return KPI_ERR_OVERFLOW;
@@ -652,7 +889,7 @@ merge_payload(const set_layout *L, uint64_t *into, uint64_t p)
 	return KPI_OK;
 }
 
-static kpi_status
+static kpi_status __attribute__((noinline, cold))
 overflow(kpi_msg *msg)
 {
 	return kpi_fail(msg, KPI_ERR_OVERFLOW, "A customer's order count exceeds %lld.",
@@ -749,6 +986,67 @@ slot_sift_down(const set_layout *L, uint8_t *a, size_t root, size_t n, const uin
 		slot_swap(a + root * sz, a + child * sz, sz);
 		root = child;
 	}
+}
+
+/* Key c of a slot with its sign bit flipped: unsigned order is key order. */
+static inline uint64_t
+radix_key(const uint8_t *slot, int c)
+{
+	uint64_t	v;
+
+	memcpy(&v, slot + 8 * c, 8);
+	return v ^ ((uint64_t) 1 << 63);
+}
+
+/*
+ * Sorts the n slots of integer keys in a (keys at offsets 0 and 8) into
+ * key order by an LSD radix sort on the bytes of the keys, tmp holding as
+ * many slots.  One pass over the slots counts the bytes of every position;
+ * positions where all keys have the same byte (the high bytes of small
+ * ids) need no pass of their own.  Returns a or tmp, whichever holds the
+ * sorted slots.
+ */
+static uint8_t *
+int_slot_sort(const set_layout *L, uint8_t *a, uint8_t *tmp, size_t n)
+{
+	size_t		sz = L->slot_size;
+	uint32_t	count[16][256];
+	uint8_t    *src = a;
+	uint8_t    *dst = tmp;
+
+	memset(count, 0, sizeof(count[0]) * 8 * (size_t) L->ncomp);
+	for (size_t i = 0; i < n; i++)
+		for (int c = 0; c < L->ncomp; c++)
+		{
+			uint64_t	v = radix_key(a + i * sz, c);
+
+			for (int b = 0; b < 8; b++)
+				count[c * 8 + b][(v >> (8 * b)) & 0xFF]++;
+		}
+	/* least significant byte first: the second key's bytes, then the first's */
+	for (int c = L->ncomp - 1; c >= 0; c--)
+		for (int b = 0; b < 8; b++)
+		{
+			const uint32_t *cnt = count[c * 8 + b];
+			size_t		pos[256];
+			size_t		sum = 0;
+			uint8_t    *t;
+
+			if (n == 0 || cnt[(radix_key(src, c) >> (8 * b)) & 0xFF] == n)
+				continue;
+			for (int d = 0; d < 256; d++)
+			{
+				pos[d] = sum;
+				sum += cnt[d];
+			}
+			for (size_t i = 0; i < n; i++)
+				slot_copy(dst + pos[(radix_key(src + i * sz, c) >> (8 * b)) & 0xFF]++ * sz,
+						  src + i * sz, sz);
+			t = src;
+			src = dst;
+			dst = t;
+		}
+	return src;
 }
 
 /*
@@ -924,6 +1222,20 @@ merger_add_state(merger *m, const custset *s, kpi_msg *msg)
 			dst += L->slot_size;
 		}
 	m->max_body += (size_t) s->nappend * L->max_record;
+	if (L->int_keys)
+	{
+		/* radix sort; the slots end up in the copy or in its twin */
+		uint8_t    *twin = m->mem->alloc((size_t) s->nappend * L->slot_size, m->mem->ctx);
+		uint8_t    *sorted;
+
+		if (twin == NULL)
+			return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory while sorting a customer set.");
+		sorted = int_slot_sort(L, copy, twin, s->nappend);
+		m->mem->free(sorted == copy ? twin : copy, m->mem->ctx);
+		m->scratch[m->nsrc / 2] = copy = sorted;
+		dst = sorted + (size_t) s->nappend * L->slot_size;
+	}
+	else
 	{
 		int			depth = 0;
 
@@ -979,7 +1291,7 @@ merger_next(merger *m, custset_record *out)
 	}
 	*out = *min;
 	for (int k = 1; k < nmin; k++)
-		if (merge_payload(&m->L, &out->payload, m->src[which[k]].cur->payload) != KPI_OK)
+		if (merge_payload(m->L.payload, &out->payload, m->src[which[k]].cur->payload) != KPI_OK)
 		{
 			m->status = KPI_ERR_OVERFLOW;
 			return false;
@@ -1076,39 +1388,145 @@ writer_begin(body_writer *w, const set_layout *L, const custset *like, size_t bo
 	return KPI_OK;
 }
 
+/* Makes room for more body bytes in w, growing its buffer by half. */
+static inline kpi_status
+writer_reserve(body_writer *w, size_t more, kpi_msg *msg)
+{
+	custset    *s = w->s;
+	size_t		need = body_off(s) + s->body_size + more;
+	size_t		limit,
+				total;
+
+	if (need <= w->limit)
+		return KPI_OK;
+	limit = w->limit + w->limit / 2 > need ? w->limit + w->limit / 2 : need;
+	total = align8(limit) + w->area;
+	if (total > CUSTSET_MAX_SIZE)
+	{
+		limit = need;
+		total = align8(limit) + w->area;
+		if (total > CUSTSET_MAX_SIZE)
+			return too_large(msg);
+	}
+	s = w->mem->realloc(s, total, w->mem->ctx);
+	if (s == NULL)
+		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for a customer set of %zu bytes.", total);
+	s->total_size = (uint32_t) total;
+	w->s = s;
+	w->limit = limit;
+	return KPI_OK;
+}
+
 static kpi_status
 writer_put(body_writer *w, const custset_record *rec, kpi_msg *msg)
 {
-	custset    *s = w->s;
-	size_t		need = body_off(s) + s->body_size + record_max_size(w->L, rec);
+	kpi_status	status = writer_reserve(w, record_max_size(w->L, rec), msg);
 	uint8_t    *body;
 	uint8_t    *end;
 
-	if (need > w->limit)
-	{
-		size_t		limit = w->limit + w->limit / 2 > need ? w->limit + w->limit / 2 : need;
-		size_t		total = align8(limit) + w->area;
-
-		if (total > CUSTSET_MAX_SIZE)
-		{
-			limit = need;
-			total = align8(limit) + w->area;
-			if (total > CUSTSET_MAX_SIZE)
-				return too_large(msg);
-		}
-		s = w->mem->realloc(s, total, w->mem->ctx);
-		if (s == NULL)
-			return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for a customer set of %zu bytes.", total);
-		s->total_size = (uint32_t) total;
-		w->s = s;
-		w->limit = limit;
-	}
-	body = (uint8_t *) s + body_off(s);
-	end = encode_record(w->L, body + s->body_size, w->has_prev ? &w->prev : NULL, rec);
-	s->body_size = (uint32_t) (end - body);
-	s->nrecords++;
+	if (status != KPI_OK)
+		return status;
+	body = (uint8_t *) w->s + body_off(w->s);
+	end = encode_record(w->L, body + w->s->body_size, w->has_prev ? &w->prev : NULL, rec);
+	w->s->body_size = (uint32_t) (end - body);
+	w->s->nrecords++;
 	w->prev = *rec;
 	w->has_prev = true;
+	return KPI_OK;
+}
+
+static inline int
+int_rec_compare(int ncomp, const int_rec *a, const int_rec *b)
+{
+	if (a->k1 != b->k1 || ncomp == 1)
+		return (a->k1 > b->k1) - (a->k1 < b->k1);
+	return (a->k2 > b->k2) - (a->k2 < b->k2);
+}
+
+/*
+ * The merger loop for the two sources of one state of integer keys (its
+ * body and its sorted table records), as merger_next and writer_put do it
+ * but on int_recs: the consolidations and compactions of the sets that
+ * take most rows.  Sets m->status on corrupt bytes or an overflowing count.
+ */
+static kpi_status
+merge_int_state(body_writer *w, merger *m, kpi_msg *msg)
+{
+	const set_layout *L = &m->L;
+	rec_source *body = &m->src[0];
+	rec_source *table = m->nsrc > 1 ? &m->src[1] : NULL;
+	const uint8_t *p = body->p;
+	const uint8_t *slot = table != NULL && table->cur != NULL ? table->p - L->slot_size : NULL;
+	int_rec		b = {0, 0, 0},
+				t = {0, 0, 0},
+				prev = {0, 0, 0};
+	bool		has_b = body->cur != NULL,
+				has_t = slot != NULL;
+
+	if (body->corrupt)
+		m->status = KPI_ERR_BINARY;
+	if (has_b)
+		int_rec_of(body->cur, L->ncomp, &b);
+	if (w->has_prev)
+		int_rec_of(&w->prev, L->ncomp, &prev);
+	while (m->status == KPI_OK && (has_b || has_t))
+	{
+		int			c;
+		int_rec		r;
+		uint8_t    *out;
+		kpi_status	status;
+
+		if (has_t)
+		{
+			memcpy(&t.k1, slot, 8);
+			t.k2 = 0;
+			if (L->ncomp == 2)
+				memcpy(&t.k2, slot + 8, 8);
+			t.payload = 0;
+			if (L->payload != PAYLOAD_NONE)
+				memcpy(&t.payload, slot + L->payload_off, 8);
+		}
+		c = !has_t ? -1 : !has_b ? 1 : int_rec_compare(L->ncomp, &b, &t);
+		r = c <= 0 ? b : t;
+		if (c == 0 && merge_payload(L->payload, &r.payload, t.payload) != KPI_OK)
+			m->status = KPI_ERR_OVERFLOW;
+		if (c <= 0)
+		{
+			int_rec		next;
+
+			has_b = p != body->end;
+			if (has_b)
+			{
+				p = decode_int_record(L, p, body->end, &b, &next);
+				if (p == NULL)
+				{
+					m->status = KPI_ERR_BINARY;
+					break;
+				}
+				b = next;
+			}
+		}
+		if (c >= 0)
+		{
+			slot += L->slot_size;
+			has_t = slot != table->end;
+		}
+		status = writer_reserve(w, L->max_record, msg);
+		if (status != KPI_OK)
+			return status;
+		out = (uint8_t *) w->s + body_off(w->s) + w->s->body_size;
+		w->s->body_size += (uint32_t) (encode_int_record(L, out, w->has_prev ? &prev : NULL, &r) - out);
+		w->s->nrecords++;
+		prev = r;
+		w->has_prev = true;
+	}
+	if (w->has_prev)
+		record_of_int(L, &prev, &w->prev);
+	/* the merger's own walk has nothing left */
+	body->cur = NULL;
+	body->corrupt = false;
+	if (table != NULL)
+		table->cur = NULL;
 	return KPI_OK;
 }
 
@@ -1156,6 +1574,8 @@ merge_into_new(const set_layout *L, const custset *a, const custset *b, size_t a
 		status = writer_begin(&w, L, a, m.max_body, area, mem, msg);
 	if (status == KPI_OK)
 		writer_copy_prefix(&w, &m);
+	if (status == KPI_OK && b == NULL && L->int_keys)
+		status = merge_int_state(&w, &m, msg);
 	while (status == KPI_OK && merger_next(&m, &rec))
 		status = writer_put(&w, &rec, msg);
 	if (status == KPI_OK && m.status != KPI_OK)
@@ -1305,25 +1725,24 @@ consolidate(custset **sp, const custset *keep, const set_layout *L, size_t heap,
 }
 
 /*
- * Appends rec, whose integer key is larger than every key of *s, to the
- * body when the gap before the table has room; false otherwise.
+ * Appends the record of integer key k and payload, k larger than every key
+ * of the one-key set s, to the body when the gap before the table has
+ * room; false otherwise.
  */
 static inline bool
-body_append(custset *s, const set_layout *L, const custset_record *rec)
+body_append(custset *s, payload_kind pk, int64_t k, uint64_t payload)
 {
-	size_t		end = body_off(s) + s->body_size;
 	uint8_t    *body = (uint8_t *) s + body_off(s);
-	custset_record prev;
-	uint8_t    *p;
+	uint8_t    *p = body + s->body_size;
 
-	if (s->nslots == 0 || end + L->max_record > slots_off(s))
+	if (s->nslots == 0 || body_off(s) + s->body_size + int_max_record(pk) > slots_off(s))
 		return false;
-	prev.key.value = s->last_key;
-	p = encode_record(L, body + s->body_size, s->nrecords > 0 ? &prev : NULL, rec);
+	p = kpi_varint_put(p, s->nrecords > 0 ? (uint64_t) k - (uint64_t) s->last_key : zigzag(k));
+	p = encode_payload(pk, p, payload);
 	s->body_size = (uint32_t) (p - body);
 	s->nrecords++;
 	s->nbody_adds++;
-	s->last_key = rec->key.value;
+	s->last_key = k;
 	return true;
 }
 
@@ -1352,7 +1771,7 @@ table_add(custset **sp, const custset *keep, const set_layout *L, const custset_
 				uint64_t	p;
 
 				memcpy(&p, slot + L->payload_off, 8);
-				if (merge_payload(L, &p, rec->payload) != KPI_OK)
+				if (merge_payload(L->payload, &p, rec->payload) != KPI_OK)
 					return overflow(msg);
 				memcpy(slot + L->payload_off, &p, 8);
 			}
@@ -1405,6 +1824,12 @@ custset_is_empty(const custset *s)
 }
 
 bool
+custset_table_is_empty(const custset *s)
+{
+	return s->nappend == 0;
+}
+
+bool
 custset_is_compact(const custset *s)
 {
 	return s->nslots == 0 && s->total_size == body_off(s) + s->body_size;
@@ -1425,25 +1850,82 @@ check_kind(custset_kind have, const custset_key *k, kpi_msg *msg)
 	return KPI_OK;
 }
 
-kpi_status
-custset_add(custset **state, const custset_key *key, const custset_key *key2,
-			uint64_t payload, const kpi_allocator *mem, kpi_msg *msg)
+/* True when payload is valid for a set whose payloads are of kind pk. */
+static inline bool
+payload_valid(payload_kind pk, uint64_t payload)
+{
+	if (pk == PAYLOAD_FLAGS)
+		return payload >= 1 && payload <= (CUSTSET_BEFORE | CUSTSET_AFTER);
+	if (pk == PAYLOAD_COUNT)
+		return payload >= 1 && payload <= INT64_MAX;
+	return payload == 0;
+}
+
+/*
+ * The fast path of custset_add, for a valid record of integer keys k1 (and
+ * k2 of a pair) of the kinds s holds already: the id of the body's last
+ * record again, appends to the gap and adds to the hash table while they
+ * have room, which is most rows, without a layout.  Returns false, s
+ * untouched, for the rest (a full gap or table, a count that would
+ * overflow), which the general path does.  Inlined with constant ncomp
+ * and pk, once per set type.
+ */
+static inline __attribute__((always_inline)) bool
+add_int_record(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, uint64_t payload)
+{
+	uint8_t    *slot;
+	bool		found;
+
+	if (ncomp == 1 && s->nrecords > 0)
+	{
+		/* the id of the body's last record again (the next line of an order) */
+		if (pk == PAYLOAD_NONE && k1 == s->last_key)
+			return true;
+		/* ascending integer ids: see "gap" in custset_core.h */
+		if (k1 > s->last_key && (s->nappend == 0 || k1 > s->table_max))
+			return body_append(s, pk, k1, payload);
+	}
+	if (s->nslots == 0)
+		return false;
+	slot = int_table_probe(s, int_slot_size(ncomp, pk), ncomp, k1, k2, &found);
+	if (found)
+	{
+		uint64_t	p;
+
+		if (pk == PAYLOAD_NONE)
+			return true;
+		memcpy(&p, slot + (size_t) ncomp * 8, 8);
+		if (merge_payload(pk, &p, payload) != KPI_OK)
+			return false;
+		memcpy(slot + (size_t) ncomp * 8, &p, 8);
+		return true;
+	}
+	if (s->nappend >= table_capacity(s->nslots))
+		return false;
+	int_table_put(s, ncomp, pk, slot, k1, k2, payload);
+	return true;
+}
+
+/*
+ * custset_add for every record the fast path does not take: checks it and
+ * adds it with the state's layout.  Out of line, so that the fast path
+ * keeps a small frame.
+ */
+static kpi_status __attribute__((noinline))
+add_record(custset **state, const custset_key *key, const custset_key *key2,
+		   uint64_t payload, const kpi_allocator *mem, kpi_msg *msg)
 {
 	custset    *s = *state;
 	custset_type type = (custset_type) s->type;
+	int			ncomp = type_ncomp(type);
 	payload_kind pk = type_payload(type);
 	set_layout	L;
 	custset_record rec;
-	kpi_status	status;
+	kpi_status	status = check_kind((custset_kind) s->kind, key, msg);
 
-	/* the id of the body's last record again (the next line of an order) */
-	if (pk == PAYLOAD_NONE && type_ncomp(type) == 1 && key != NULL && kind_is_integer(key->kind) &&
-		key->kind == s->kind && s->nrecords > 0 && key->value == s->last_key && payload == 0)
-		return KPI_OK;
-	status = check_kind((custset_kind) s->kind, key, msg);
 	if (status != KPI_OK)
 		return status;
-	if (type_ncomp(type) == 2)
+	if (ncomp == 2)
 	{
 		status = check_kind((custset_kind) s->kind2, key2, msg);
 		if (status != KPI_OK)
@@ -1452,33 +1934,73 @@ custset_add(custset **state, const custset_key *key, const custset_key *key2,
 			return kpi_fail(msg, KPI_ERR_PARAM, "Period index %lld is out of range.",
 							(long long) key2->value);
 	}
-	if (pk == PAYLOAD_FLAGS ? payload < 1 || payload > (CUSTSET_BEFORE | CUSTSET_AFTER) :
-		pk == PAYLOAD_COUNT ? payload < 1 || payload > INT64_MAX : payload != 0)
+	if (!payload_valid(pk, payload))
 		return kpi_fail(msg, KPI_ERR_PARAM, "Payload %llu is not valid for a %s set.",
 						(unsigned long long) payload, type_names[type]);
 
-	layout_init(&L, type, key->kind, type_ncomp(type) == 2 ? key2->kind : CUSTSET_KIND_NONE);
+	layout_init(&L, type, key->kind, ncomp == 2 ? key2->kind : CUSTSET_KIND_NONE);
 	rec.key = *key;
-	if (L.ncomp == 2)
-		rec.key2 = *key2;
+	rec.key2 = ncomp == 2 ? *key2 : (custset_key) {CUSTSET_KIND_NONE, 0, NULL, 0};
 	rec.payload = payload;
-	if (L.ncomp == 1 && kind_is_integer(L.kind[0]) && s->nrecords > 0)
+	if (ncomp == 1 && kind_is_integer(L.kind[0]) &&
+		(s->nrecords == 0 || key->value > s->last_key) &&
+		(s->nappend == 0 || key->value > s->table_max) &&
+		(s->nrecords > 0 || s->nappend >= table_capacity(s->nslots)))
 	{
-		/* ascending integer ids: see "gap" in custset_core.h */
-		if (key->value > s->last_key && (s->nappend == 0 || key->value > s->table_max))
-		{
-			if (body_append(s, &L, &rec))
-				return KPI_OK;
-			/* the gap is full: consolidation makes a larger one */
-			status = consolidate(state, s, &L, 0, mem, msg);
-			if (status != KPI_OK)
-				return status;
-			if (body_append(*state, &L, &rec))
-				return KPI_OK;
-		}
+		/*
+		 * An id above every key, and the gap is full (or there is no body
+		 * yet, and the table is full or missing): consolidation makes a
+		 * larger gap, and the id goes there.
+		 */
+		status = consolidate(state, s, &L, 0, mem, msg);
+		if (status != KPI_OK)
+			return status;
+		if (body_append(*state, pk, key->value, payload))
+			return KPI_OK;
 	}
 	/* s is the caller's buffer: never freed here, whatever replaces it */
 	return table_add(state, s, &L, &rec, mem, msg);
+}
+
+/* True when key2 is an integer second key that the pair set s takes. */
+static inline bool
+int_second_key(const custset *s, const custset_key *key2)
+{
+	return key2 != NULL && key2->kind == s->kind2 && kind_is_integer(key2->kind) &&
+		(s->type != CUSTSET_COHORT || (key2->value >= INT32_MIN && key2->value <= INT32_MAX));
+}
+
+kpi_status
+custset_add(custset **state, const custset_key *key, const custset_key *key2,
+			uint64_t payload, const kpi_allocator *mem, kpi_msg *msg)
+{
+	custset    *s = *state;
+	bool		done = false;
+
+	/* the fast path, compiled for each type's key count and payload */
+	if (key != NULL && key->kind == s->kind && kind_is_integer(key->kind))
+	{
+		switch ((custset_type) s->type)
+		{
+			case CUSTSET_RETENTION:
+				done = payload_valid(PAYLOAD_FLAGS, payload) &&
+					add_int_record(s, 1, PAYLOAD_FLAGS, key->value, 0, payload);
+				break;
+			case CUSTSET_ORDER_COUNT:
+				done = payload_valid(PAYLOAD_COUNT, payload) &&
+					add_int_record(s, 1, PAYLOAD_COUNT, key->value, 0, payload);
+				break;
+			case CUSTSET_ORDERS:
+				done = payload == 0 && add_int_record(s, 1, PAYLOAD_NONE, key->value, 0, 0);
+				break;
+			case CUSTSET_COHORT:
+			case CUSTSET_CUSTOMER_ORDER:
+				done = payload == 0 && int_second_key(s, key2) &&
+					add_int_record(s, 2, PAYLOAD_NONE, key->value, key2->value, 0);
+				break;
+		}
+	}
+	return done ? KPI_OK : add_record(state, key, key2, payload, mem, msg);
 }
 
 kpi_status
@@ -1559,13 +2081,28 @@ custset_iter_begin(const custset *s, const kpi_allocator *mem, custset_iter **ou
 {
 	custset_iter *it = mem->alloc(sizeof(custset_iter), mem->ctx);
 	set_layout	L;
-	kpi_status	status;
+	kpi_status	status = KPI_OK;
 
 	if (it == NULL)
 		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory while reading a customer set.");
 	layout_of(s, &L);
 	merger_init(&it->m, &L, mem);
-	status = merger_add_state(&it->m, s, msg);
+	it->int_walk = L.int_keys;
+	it->copy = NULL;
+	it->has_prev = false;
+	if (it->int_walk)
+	{
+		/* the body is the set once the table is merged into it */
+		if (s->nappend > 0)
+			status = merge_into_new(&L, s, NULL, 0, mem, &it->copy, msg);
+		if (status == KPI_OK)
+		{
+			it->p = body_ptr(it->copy != NULL ? it->copy : s);
+			it->end = it->p + (it->copy != NULL ? it->copy : s)->body_size;
+		}
+	}
+	else
+		status = merger_add_state(&it->m, s, msg);
 	if (status != KPI_OK)
 	{
 		merger_free(&it->m);
@@ -1579,7 +2116,22 @@ custset_iter_begin(const custset *s, const kpi_allocator *mem, custset_iter **ou
 bool
 custset_iter_next(custset_iter *it, custset_record *rec)
 {
-	return merger_next(&it->m, rec);
+	int_rec		r;
+
+	if (!it->int_walk)
+		return merger_next(&it->m, rec);
+	if (it->m.status != KPI_OK || it->p == it->end)
+		return false;
+	it->p = decode_int_record(&it->m.L, it->p, it->end, it->has_prev ? &it->prev : NULL, &r);
+	if (it->p == NULL)
+	{
+		it->m.status = KPI_ERR_BINARY;
+		return false;
+	}
+	record_of_int(&it->m.L, &r, rec);
+	it->prev = r;
+	it->has_prev = true;
+	return true;
 }
 
 kpi_status
@@ -1589,6 +2141,8 @@ custset_iter_end(custset_iter *it, kpi_msg *msg)
 	const kpi_allocator *mem = it->m.mem;
 
 	merger_free(&it->m);
+	if (it->copy != NULL)
+		mem->free(it->copy, mem->ctx);
 	mem->free(it, mem->ctx);
 	return status;
 }

@@ -229,6 +229,19 @@ extern kpi_status custset_add(custset **state, const custset_key *key,
 							  const kpi_allocator *mem, kpi_msg *msg);
 
 /*
+ * True when key is the integer key of the last record of the sorted body
+ * of a one-key set, which the set holds already: lines of an order come
+ * one after the other, with ascending order ids (see "gap" above).
+ */
+static inline bool
+custset_is_last_key(const custset *s, const custset_key *key)
+{
+	return key->kind == (custset_kind) s->kind && s->nrecords > 0 &&
+		(key->kind == CUSTSET_KIND_INT || key->kind == CUSTSET_KIND_HASH) &&
+		key->value == s->last_key;
+}
+
+/*
  * custset_merge
  *		*dst := *dst UNION src, merging payloads; src is not modified (it
  *		may be *dst itself).  O(|dst| + |src|); a src of less than a quarter
@@ -245,6 +258,12 @@ extern bool custset_is_compact(const custset *s);
 /* custset_compact: a new canonical copy of s (s is not modified). */
 extern kpi_status custset_compact(const custset *s, const kpi_allocator *mem,
 								  custset **out, kpi_msg *msg);
+
+/*
+ * True when every record is in the sorted body (none in the hash table):
+ * then nrecords counts the distinct records.
+ */
+extern bool custset_table_is_empty(const custset *s);
 
 /* True when the state holds no record. */
 extern bool custset_is_empty(const custset *s);

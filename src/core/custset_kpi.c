@@ -14,28 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static kpi_status
-wrong_type(const custset *s, custset_type want, kpi_msg *msg)
+kpi_status
+custset_type_mismatch(const custset *s, custset_type want, kpi_msg *msg)
 {
-	if (s->type == want)
-		return KPI_OK;
 	return kpi_fail(msg, KPI_ERR_PARAM, "The customer set has type %d, not %d.",
 					(int) s->type, (int) want);
 }
 
-/* ------------------------------------------------------------ retention */
-
-kpi_status
-custset_retention_add(custset **state, const custset_key *customer, bool before_cutoff,
-					  const kpi_allocator *mem, kpi_msg *msg)
+/* KPI_OK when s is a set of type want. */
+static kpi_status
+wrong_type(const custset *s, custset_type want, kpi_msg *msg)
 {
-	kpi_status	status = wrong_type(*state, CUSTSET_RETENTION, msg);
-
-	if (status != KPI_OK)
-		return status;
-	return custset_add(state, customer, NULL, before_cutoff ? CUSTSET_BEFORE : CUSTSET_AFTER,
-					   mem, msg);
+	return s->type == want ? KPI_OK : custset_type_mismatch(s, want, msg);
 }
+
+/* ------------------------------------------------------------ retention */
 
 kpi_status
 custset_retention_counts(const custset *s, const kpi_allocator *mem,
@@ -83,18 +76,6 @@ custset_churn_rate(const custset_retention *r, double *rate)
 }
 
 /* ------------------------------------------------------------ cohorts */
-
-kpi_status
-custset_cohort_add(custset **state, const custset_key *customer, int32_t period,
-				   const kpi_allocator *mem, kpi_msg *msg)
-{
-	custset_key p = custset_key_int(period);
-	kpi_status	status = wrong_type(*state, CUSTSET_COHORT, msg);
-
-	if (status != KPI_OK)
-		return status;
-	return custset_add(state, customer, &p, 0, mem, msg);
-}
 
 /*
  * Counts per (cohort, offset) cell in an open-addressing hash table; a
@@ -258,18 +239,6 @@ custset_cohort_table(const custset *s, const kpi_allocator *mem,
 /* ------------------------------------------------------------ repeat purchases */
 
 kpi_status
-custset_repeat_add(custset **state, const custset_key *customer, const custset_key *order,
-				   const kpi_allocator *mem, kpi_msg *msg)
-{
-	kpi_status	status = wrong_type(*state, order == NULL ? CUSTSET_ORDER_COUNT :
-									CUSTSET_CUSTOMER_ORDER, msg);
-
-	if (status != KPI_OK)
-		return status;
-	return custset_add(state, customer, order, order == NULL ? 1 : 0, mem, msg);
-}
-
-kpi_status
 custset_repeat_counts(const custset *s, const kpi_allocator *mem, custset_repeat *out,
 					  kpi_msg *msg)
 {
@@ -331,17 +300,6 @@ custset_purchase_frequency(const custset_repeat *r, double *freq)
 /* ------------------------------------------------------------ distinct orders */
 
 kpi_status
-custset_orders_add(custset **state, const custset_key *order, const kpi_allocator *mem,
-				   kpi_msg *msg)
-{
-	kpi_status	status = wrong_type(*state, CUSTSET_ORDERS, msg);
-
-	if (status != KPI_OK)
-		return status;
-	return custset_add(state, order, NULL, 0, mem, msg);
-}
-
-kpi_status
 custset_orders_count(const custset *s, const kpi_allocator *mem, int64_t *count,
 					 kpi_msg *msg)
 {
@@ -352,8 +310,9 @@ custset_orders_count(const custset *s, const kpi_allocator *mem, int64_t *count,
 	if (status != KPI_OK)
 		return status;
 	*count = 0;
-	if (custset_is_compact(s))
+	if (custset_table_is_empty(s))
 	{
+		/* the body's records are distinct: ascending ids never leave it */
 		*count = s->nrecords;
 		return KPI_OK;
 	}
@@ -477,6 +436,33 @@ custset_period_first_day(custset_period period, int32_t index)
 		default:
 			return days_from_civil(index, 1);
 	}
+}
+
+#define USECS_PER_DAY INT64_C(86400000000)
+
+/* The first microsecond of period index after epoch_day, clamped to int64. */
+static int64_t
+period_start_usecs(custset_period period, int32_t index, int32_t epoch_day)
+{
+	int64_t		days = custset_period_first_day(period, index) - epoch_day;
+	int64_t		usecs;
+
+	if (__builtin_mul_overflow(days, USECS_PER_DAY, &usecs))
+		return days < 0 ? INT64_MIN : INT64_MAX;
+	return usecs;
+}
+
+int32_t
+custset_period_of_usecs(custset_period period, int64_t usecs, int32_t epoch_day,
+						int64_t *lower, int64_t *upper)
+{
+	int32_t		index = custset_period_of_day(period,
+											  (int32_t) (floor_div(usecs, USECS_PER_DAY) + epoch_day));
+
+	/* index + 1 cannot overflow: days in int32 have periods far within */
+	*lower = period_start_usecs(period, index, epoch_day);
+	*upper = period_start_usecs(period, index + 1, epoch_day);
+	return index;
 }
 
 /* ------------------------------------------------------------ SQL state types */
@@ -628,6 +614,7 @@ parse_with_extra(custset_state which, const char *text, const kpi_allocator *mem
 	{
 		if (*out != NULL)
 			mem->free(*out, mem->ctx);
+		*out = NULL;
 		return status;
 	}
 	if (which == CUSTSET_STATE_COHORT)

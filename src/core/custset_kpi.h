@@ -20,6 +20,14 @@
 #include "aov_core.h"
 #include "custset_core.h"
 
+/*
+ * The *_add functions are called once per row: they are inline and check
+ * the set's type, reporting a mismatch through custset_type_mismatch
+ * (KPI_ERR_PARAM), out of line.
+ */
+extern kpi_status custset_type_mismatch(const custset *s, custset_type want, kpi_msg *msg)
+			__attribute__((cold));
+
 /* ---- retention (CUSTSET_RETENTION) ---- */
 
 typedef struct custset_retention
@@ -31,9 +39,15 @@ typedef struct custset_retention
 } custset_retention;
 
 /* Records an order of customer before the cutoff or at/after it. */
-extern kpi_status custset_retention_add(custset **state, const custset_key *customer,
-										bool before_cutoff, const kpi_allocator *mem,
-										kpi_msg *msg);
+static inline kpi_status
+custset_retention_add(custset **state, const custset_key *customer, bool before_cutoff,
+					  const kpi_allocator *mem, kpi_msg *msg)
+{
+	if (__builtin_expect((*state)->type != CUSTSET_RETENTION, 0))
+		return custset_type_mismatch(*state, CUSTSET_RETENTION, msg);
+	return custset_add(state, customer, NULL, before_cutoff ? CUSTSET_BEFORE : CUSTSET_AFTER,
+					   mem, msg);
+}
 extern kpi_status custset_retention_counts(const custset *s, const kpi_allocator *mem,
 										   custset_retention *out, kpi_msg *msg);
 /* retained / base and churned / base. */
@@ -55,9 +69,16 @@ typedef struct custset_cohort_row
 } custset_cohort_row;
 
 /* Records an order of customer in the period with index period. */
-extern kpi_status custset_cohort_add(custset **state, const custset_key *customer,
-									 int32_t period, const kpi_allocator *mem,
-									 kpi_msg *msg);
+static inline kpi_status
+custset_cohort_add(custset **state, const custset_key *customer, int32_t period,
+				   const kpi_allocator *mem, kpi_msg *msg)
+{
+	custset_key p = custset_key_int(period);
+
+	if (__builtin_expect((*state)->type != CUSTSET_COHORT, 0))
+		return custset_type_mismatch(*state, CUSTSET_COHORT, msg);
+	return custset_add(state, customer, &p, 0, mem, msg);
+}
 
 /*
  * The cells with active_customers > 0, ordered by cohort then offset, in
@@ -83,9 +104,16 @@ typedef struct custset_repeat
  * Records an order of customer: with order == NULL one row of an
  * CUSTSET_ORDER_COUNT set, else the order id in a CUSTSET_CUSTOMER_ORDER set.
  */
-extern kpi_status custset_repeat_add(custset **state, const custset_key *customer,
-									 const custset_key *order, const kpi_allocator *mem,
-									 kpi_msg *msg);
+static inline kpi_status
+custset_repeat_add(custset **state, const custset_key *customer, const custset_key *order,
+				   const kpi_allocator *mem, kpi_msg *msg)
+{
+	custset_type want = order == NULL ? CUSTSET_ORDER_COUNT : CUSTSET_CUSTOMER_ORDER;
+
+	if (__builtin_expect((*state)->type != want, 0))
+		return custset_type_mismatch(*state, want, msg);
+	return custset_add(state, customer, order, order == NULL ? 1 : 0, mem, msg);
+}
 extern kpi_status custset_repeat_counts(const custset *s, const kpi_allocator *mem,
 										custset_repeat *out, kpi_msg *msg);
 /* repeat_customers / customers and orders / customers. */
@@ -94,8 +122,17 @@ extern bool custset_purchase_frequency(const custset_repeat *r, double *freq);
 
 /* ---- distinct orders (CUSTSET_ORDERS; line-level AOV) ---- */
 
-extern kpi_status custset_orders_add(custset **state, const custset_key *order,
-									 const kpi_allocator *mem, kpi_msg *msg);
+static inline kpi_status
+custset_orders_add(custset **state, const custset_key *order, const kpi_allocator *mem,
+				   kpi_msg *msg)
+{
+	if (__builtin_expect((*state)->type != CUSTSET_ORDERS, 0))
+		return custset_type_mismatch(*state, CUSTSET_ORDERS, msg);
+	/* the order of the line before again: nothing to add, nothing to call */
+	if (custset_is_last_key(*state, order))
+		return KPI_OK;
+	return custset_add(state, order, NULL, 0, mem, msg);
+}
 extern kpi_status custset_orders_count(const custset *s, const kpi_allocator *mem,
 									   int64_t *count, kpi_msg *msg);
 
@@ -132,6 +169,18 @@ extern const char *custset_period_name(custset_period period);
 extern int32_t custset_period_of_day(custset_period period, int32_t day);
 /* First day (days since 1970-01-01) of the period with this index. */
 extern int64_t custset_period_first_day(custset_period period, int32_t index);
+
+/*
+ * The index of the period holding the instant usecs microseconds after
+ * 00:00 of day epoch_day (days since 1970-01-01): a timestamptz's periods
+ * are those of UTC, a timestamp's those of its own values.  *lower and
+ * *upper get the period's bounds [lower, upper) in the same unit, clamped
+ * to int64, so that later instants of the same period need no conversion.
+ * The instant's day must fit in int32, as every PostgreSQL timestamp's
+ * does.
+ */
+extern int32_t custset_period_of_usecs(custset_period period, int64_t usecs, int32_t epoch_day,
+									   int64_t *lower, int64_t *upper);
 
 /* ---- the SQL state types ---- */
 
