@@ -20,22 +20,31 @@ EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(kpi_srcdir)k
 PGFILEDESC = "kpi - B2B e-commerce KPI aggregates"
 
 # The pure-C core (no postgres.h) and the PostgreSQL glue over it.
-CORE_SRCS = src/core/codec.c src/core/decsum.c src/core/fsum.c src/core/aov_core.c \
+CORE_SRCS = src/core/codec.c src/core/bigdec.c src/core/decsum.c src/core/fsum.c src/core/aov_core.c \
 	src/core/calendar_core.c src/core/zone_windows.c src/core/offhours_core.c \
-	src/core/custset_core.c src/core/custset_kpi.c
-GLUE_SRCS = src/kpi.c src/numeric_digits.c src/aov.c src/offhours.c src/retention.c
+	src/core/custset_core.c src/core/custset_kpi.c src/core/clv_core.c src/core/funnel_core.c
+GLUE_SRCS = src/kpi.c src/numeric_digits.c src/aov.c src/offhours.c src/retention.c src/clv.c \
+	src/funnel.c
 
 MODULE_big = kpi
 OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
-PG_CPPFLAGS = -I$(kpi_srcdir)src -I$(kpi_srcdir)src/core
+# PostgreSQL's headers are not -Wextra clean (unused parameters in inline
+# functions): -isystem keeps COPT=-Wextra warnings to kpi's own code.
+PG_CPPFLAGS = -I$(kpi_srcdir)src -I$(kpi_srcdir)src/core -isystem $(includedir_server)
 
 # SQL fragments, concatenated in this order into the install script.
-SQL_FRAGMENTS = src/aov.sql src/offhours.sql src/retention.sql
+SQL_FRAGMENTS = src/aov.sql src/offhours.sql src/retention.sql src/clv.sql src/funnel.sql
 DATA_built = kpi--$(EXTVERSION).sql
 
 REGRESS = setup aov aov_numeric io window parallel partitionwise matview session \
 	offhours offhours_io offhours_plans offhours_retail \
-	retention retention_io retention_parallel online_retail
+	retention retention_io retention_parallel online_retail \
+	clv clv_io clv_parallel clv_storage \
+	funnel funnel_reference funnel_parallel funnel_io funnel_data
+
+# Test data shipped in the repository (test/data), read by sql/clv*.sql;
+# scripts/check points it at a copy the server can read.
+export KPI_TEST_DATA_DIR ?= $(abspath $(kpi_srcdir)test/data)
 
 
 PG_CONFIG ?= pg_config

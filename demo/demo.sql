@@ -75,6 +75,49 @@ WHERE NOT kpi.is_business_hours(ordered_at, 'Mon-Fri 08:00-17:00; tz=Europe/Lond
 GROUP BY 1, extract(isodow FROM ordered_at AT TIME ZONE 'Europe/London')
 ORDER BY extract(isodow FROM ordered_at AT TIME ZONE 'Europe/London');
 
+\echo '== Customer lifetime value: BG/NBD + Gamma-Gamma fitted on the orders up to 2011-09-30'
+CREATE TABLE customer_rfm AS
+SELECT customer_id, kpi.rfm_agg(ordered_at, amount, date '2011-09-30') AS rfm
+FROM orders GROUP BY customer_id;
+CREATE TABLE clv_model AS SELECT kpi.clv_fit(rfm) AS model FROM customer_rfm;
+SELECT round(r::numeric, 3) AS r, round(alpha::numeric, 2) AS alpha_weeks, round(a::numeric, 3) AS a,
+       round(b::numeric, 3) AS b, round(p::numeric, 2) AS p, round(q::numeric, 2) AS q,
+       round(gamma::numeric, 1) AS gamma, customers, repeat_customers
+FROM clv_model, kpi.clv_params(model);
+
+\echo 'Holdout check: purchase days predicted for 2011-10-01 .. 2011-12-09 (10 weeks) and those that happened (the model knows no season: November is the peak)'
+SELECT round(sum(kpi.expected_orders(model, rfm, '10 weeks'))) AS predicted,
+       (SELECT count(DISTINCT (o.customer_id, (o.ordered_at AT TIME ZONE 'UTC')::date))
+        FROM orders o JOIN customer_rfm c USING (customer_id)
+        WHERE o.ordered_at >= timestamptz '2011-10-01 00:00:00+00' AND kpi.rfm_frequency(c.rfm) IS NOT NULL) AS actual
+FROM customer_rfm, clv_model;
+
+\echo 'The ten most valuable customers over the next 12 months (1 % monthly discount):'
+SELECT customer_id, kpi.rfm_frequency(rfm) AS repeat_days, round(kpi.p_alive(model, rfm)::numeric, 3) AS p_alive,
+       round(kpi.expected_orders(model, rfm, '12 months')::numeric, 1) AS orders_12m,
+       round(kpi.expected_order_value(model, rfm)::numeric, 0) AS order_value_gbp,
+       round(kpi.clv(model, rfm, '12 months', 0.01)::numeric, 0) AS clv_gbp
+FROM customer_rfm, clv_model
+ORDER BY kpi.clv(model, rfm, '12 months', 0.01) DESC NULLS LAST LIMIT 10;
+
+\echo '== One number per segment for a dashboard: mean 12-month CLV per customer, and the textbook formula'
+SELECT segment, count(DISTINCT customer_id) AS customers,
+       round(kpi.clv_estimate(customer_id, ordered_at, amount), 2) AS clv_12m_gbp,
+       round(kpi.clv_simple(customer_id, ordered_at, amount, '1 year'), 2) AS textbook_1y_gbp
+FROM orders GROUP BY segment ORDER BY segment;
+
+\echo '== Reorder funnel: customers with a 2nd and a 3rd order within 90 days of an order, per segment'
+-- Every order can be any step; strict_increase makes the steps distinct
+-- orders at later times.  The median time to step 2 is the typical gap to
+-- the next order, to step 3 the time three orders take.
+SELECT segment, (s).step, (s).entities AS customers,
+       round((s).conversion_from_previous::numeric, 3) AS conversion,
+       justify_hours(date_trunc('hour', (s).median_time_to_step)) AS median_time
+FROM (SELECT segment, kpi.funnel_steps(kpi.funnel_agg(customer_id, ordered_at, '90 days',
+                                                      'strict_increase', true, true, true)) AS s
+      FROM orders GROUP BY segment) f
+ORDER BY segment, (s).step;
+
 \echo '== Customer retention, month over month (kpi.retention_rate with a period; months of UTC)'
 -- Of the customers who ordered in the month before the cutoff, those who
 -- ordered again in the month after; "new" ordered in the month after only.

@@ -43,8 +43,16 @@ SELECT kpi.aov(x), avg(x) FROM (VALUES ('-Infinity'::numeric), (2)) t(x);
 SELECT kpi.aov(x), avg(x) FROM (VALUES ('-Infinity'::numeric), ('Infinity')) t(x);
 SELECT kpi.aov(x), avg(x) FROM (VALUES ('Infinity'::float8), ('-Infinity')) t(x);
 
--- Beyond 38 significant digits the exact sum refuses instead of rounding.
-SELECT kpi.aov(x) FROM (VALUES (1e30), (0.000000001)) t(x);
+-- Sums past 38 significant digits stay exact.  By hand: (10^30 + 10^-9) / 2
+-- = 500000000000000000000000000000.0000000005, which numeric division (as
+-- avg() does it) rounds half away from zero to the sum's 9 decimals.
+SELECT kpi.aov(x), kpi.aov(x)::text = avg(x)::text AS same_as_avg,
+       kpi.aov(x)::text = '500000000000000000000000000000.000000001' AS hand_computed
+FROM (VALUES (1e30), (0.000000001)) t(x);
+-- Only counts have a ceiling (2^61 - 1 values of each kind): 22003.
+SELECT kpi.rollup(s)
+FROM (VALUES ('(v:1,kind:numeric,n:2305843009213693951,sum:1,max_scale_count:2305843009213693951,nan:0,pinf:0,ninf:0)'::kpi.aov_state),
+             ('(v:1,kind:numeric,n:1,sum:1,max_scale_count:1,nan:0,pinf:0,ninf:0)')) t(s);
 
 -- Two-step form: the partial state, its accessors, and rollup over days
 -- give what the one-step aggregate gives over the raw rows.

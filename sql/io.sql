@@ -7,7 +7,10 @@ INSERT INTO states VALUES
     (3, (SELECT kpi.aov_agg(x) FROM (VALUES (1::bigint), (9223372036854775807)) t(x))),
     (4, (SELECT kpi.aov_agg(x) FROM (VALUES ('NaN'::numeric), ('Infinity'), (2.5)) t(x))),
     (5, (SELECT kpi.aov_agg(x) FROM (VALUES (1.5::numeric)) t(x) WHERE false)),
-    (6, (SELECT kpi.aov_agg(x) FROM (VALUES (0.1::float8), (0.2), (0.3)) t(x)));
+    (6, (SELECT kpi.aov_agg(x) FROM (VALUES (0.1::float8), (0.2), (0.3)) t(x))),
+    -- wide sums: past 128 bits, positive and negative
+    (7, (SELECT kpi.aov_agg(x) FROM (VALUES (1e40), (0.5), ('NaN')) t(x))),
+    (8, (SELECT kpi.aov_agg(x) FROM (VALUES (-1e30), (-0.000000001)) t(x)));
 SELECT id, s FROM states ORDER BY id;
 
 -- text: output -> input -> output is the identity
@@ -75,7 +78,26 @@ SELECT '(v:1,kind:numeric,n:1,sum:1.5x,max_scale_count:1,nan:0,pinf:0,ninf:0)'::
 SELECT '(v:1,kind:numeric,n:1,sum:1.5,max_scale_count:5,nan:0,pinf:0,ninf:0)'::kpi.aov_state;
 SELECT '(v:1,kind:numeric,n:-1,sum:1.5,max_scale_count:1,nan:0,pinf:0,ninf:0)'::kpi.aov_state;
 SELECT '(v:1,kind:float8,n:1,sum:1,sum_lo:1,exact:true,nan:0,pinf:0,ninf:0)'::kpi.aov_state;
+-- A sum of any size is fine (here 42 nines); past numeric's digits it is not.
 SELECT '(v:1,kind:numeric,n:1,sum:999999999999999999999999999999999999999999,max_scale_count:1,nan:0,pinf:0,ninf:0)'::kpi.aov_state;
+CREATE FUNCTION input_error(text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    detail text;
+BEGIN
+    PERFORM $1::kpi.aov_state;
+    RETURN 'accepted';
+EXCEPTION WHEN others THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN SQLSTATE || ': ' || detail;
+END $$;
+SELECT input_error('(v:1,kind:numeric,n:1,sum:0.' || repeat('0', 16382) || '1,max_scale_count:1,nan:0,pinf:0,ninf:0)')
+    AS scale_16383,
+       input_error('(v:1,kind:numeric,n:1,sum:0.' || repeat('0', 16383) || '1,max_scale_count:1,nan:0,pinf:0,ninf:0)')
+    AS scale_16384,
+       input_error('(v:1,kind:numeric,n:1,sum:' || repeat('9', 131091) || ',max_scale_count:1,nan:0,pinf:0,ninf:0)')
+    AS int_digits_131091,
+       input_error('(v:1,kind:numeric,n:1,sum:' || repeat('9', 131092) || ',max_scale_count:1,nan:0,pinf:0,ninf:0)')
+    AS int_digits_131092;
 SELECT '(v:2,n:0)'::kpi.aov_state;
 
 -- Bad binary: 22P03, written as a COPY BINARY file by hand.
@@ -105,6 +127,11 @@ SELECT copy_in('\x010100');
 SELECT copy_in('\x010000');
 SELECT copy_in(substr(kpi.aov_state_send(s), 1, 30)) FROM states WHERE id = 1;
 SELECT copy_in(kpi.aov_state_send(s) || '\x00'::bytea) FROM states WHERE id = 1;
+-- a wide state cut short, and the sum 1 written wide (not canonical)
+SELECT copy_in(substr(kpi.aov_state_send(s), 1, 50)) FROM states WHERE id = 7;
+SELECT copy_in('\x0103'::bytea || '\x0000000000000001' || '\x0000000000000000' || '\x0000000000000000'
+               || '\x0000000000000000' || '\x00000000' || '\x00' || '\x00000001' || '\x00000001'
+               || '\x0000000000000001'::bytea);
 -- and the good bytes of every stored state are accepted
 SELECT id, copy_in(kpi.aov_state_send(s)) FROM states ORDER BY id;
 SELECT count(*) AS accepted FROM bad_states;

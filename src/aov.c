@@ -8,8 +8,12 @@
  * transition functions, so they are skipped as avg() skips them.  The
  * transition, inverse and combine functions update their first argument
  * in place when called by an aggregate (the executor owns it), and a copy
- * otherwise; accessors and final functions never modify their argument,
- * so window aggregation may call them repeatedly.
+ * otherwise; when a numeric sum changes size (it goes wide past 128 bits,
+ * or back), they return a new state allocated in CurrentMemoryContext
+ * through kpi_state_allocator, which the executor copies into the
+ * aggregate context in place of the old one.  Accessors and final
+ * functions never modify their argument, so window aggregation may call
+ * them repeatedly.
  *
  * IDENTIFICATION
  *	  src/aov.c
@@ -25,8 +29,19 @@
 #include "aov_core.h"
 #include "numeric_digits.h"
 
-static const KpiStateType aov_state_type =
-KPI_FIXED_STATE_TYPE("kpi.aov_state", aov_core, aov);
+/*
+ * kpi.aov_state is variable-size: a numeric sum beyond 128 bits makes the
+ * state wide (see aov_core.h), so the payload is allocated by the core.
+ */
+static const KpiStateType aov_state_type = {
+	.name = "kpi.aov_state",
+	.fixed_size = 0,
+	.parse_alloc = (kpi_status (*) (const char *, const kpi_allocator *, void **, kpi_msg *)) aov_parse_wide,
+	.decode_alloc = (kpi_status (*) (kpi_reader *, const kpi_allocator *, void **, kpi_msg *)) aov_decode_wide,
+	.format = (void (*) (const void *, kpi_strbuf *)) aov_format,
+	.encoded_size = (size_t (*) (const void *)) aov_encoded_size,
+	.encode = (void (*) (const void *, kpi_writer *)) aov_encode,
+};
 
 /* ---------------------------------------------------------- type I/O */
 
@@ -81,10 +96,23 @@ static const aov_special numeric_specials[] = {
 };
 
 /*
+ * Raises the error of a failed transition or combination: states of
+ * different kinds (22023), or a count past its ceiling (22003).
+ */
+static void pg_attribute_noreturn()
+aov_report(kpi_status status, const kpi_msg *msg)
+{
+	if (status == KPI_ERR_MISMATCH)
+		kpi_report(status, msg, "cannot combine kpi.aov_state values of different kinds");
+	kpi_report(status, msg, "kpi.aov state out of range");
+}
+
+/*
  * Add (or, with remove, take away) argument 1 to the state in argument 0.
- * Returns the state, or NULL when a removal cannot be done exactly: the
- * executor then recomputes the window frame from scratch.  Always inlined,
- * so each SQL-callable wrapper compiles to the code of its own input type.
+ * Returns the state (a new one if it had to change size), or NULL when a
+ * removal cannot be done exactly: the executor then recomputes the window
+ * frame from scratch.  Always inlined, so each SQL-callable wrapper
+ * compiles to the code of its own input type.
  */
 static pg_attribute_always_inline Datum
 aov_step(FunctionCallInfo fcinfo, aov_input input, bool remove)
@@ -107,8 +135,8 @@ aov_step(FunctionCallInfo fcinfo, aov_input input, bool remove)
 						aov_remove_special(core, AOV_NUMERIC, numeric_specials[class], &msg) :
 						aov_add_special(core, AOV_NUMERIC, numeric_specials[class], &msg);
 				else
-					status = remove ? aov_remove_decimal(core, &d, &msg) :
-						aov_add_decimal(core, &d, &msg);
+					status = remove ? aov_remove_decimal_wide(&core, &d, &kpi_state_allocator, &msg) :
+						aov_add_decimal_wide(&core, &d, &kpi_state_allocator, &msg);
 				break;
 			}
 		case AOV_INPUT_INT8:
@@ -116,7 +144,8 @@ aov_step(FunctionCallInfo fcinfo, aov_input input, bool remove)
 			{
 				int64		v = input == AOV_INPUT_INT8 ? PG_GETARG_INT64(1) : PG_GETARG_INT32(1);
 
-				status = remove ? aov_remove_int64(core, v, &msg) : aov_add_int64(core, v, &msg);
+				status = remove ? aov_remove_int64_wide(&core, v, &kpi_state_allocator, &msg) :
+					aov_add_int64_wide(&core, v, &kpi_state_allocator, &msg);
 				break;
 			}
 		case AOV_INPUT_FLOAT8:
@@ -128,9 +157,9 @@ aov_step(FunctionCallInfo fcinfo, aov_input input, bool remove)
 	{
 		if (status == KPI_CANNOT_INVERT)
 			PG_RETURN_NULL();
-		kpi_report(status, &msg, "kpi.aov sum out of range");
+		aov_report(status, &msg);
 	}
-	PG_RETURN_POINTER(state);
+	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(core));
 }
 
 PG_FUNCTION_INFO_V1(kpi_aov_accum_numeric);
@@ -208,16 +237,15 @@ kpi_aov_combine(PG_FUNCTION_ARGS)
 {
 	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, &aov_state_type, true);
 	KpiStateHeader *other = kpi_state_arg(fcinfo, 1, &aov_state_type, false);
+	aov_core   *core = KPI_STATE_PAYLOAD(state);
 	kpi_msg		msg;
 	kpi_status	status;
 
 	msg.text[0] = '\0';
-	status = aov_merge(KPI_STATE_PAYLOAD(state), KPI_STATE_PAYLOAD(other), &msg);
-	if (status == KPI_ERR_MISMATCH)
-		kpi_report(status, &msg, "cannot combine kpi.aov_state values of different kinds");
+	status = aov_merge_wide(&core, KPI_STATE_PAYLOAD(other), &kpi_state_allocator, &msg);
 	if (status != KPI_OK)
-		kpi_report(status, &msg, "kpi.aov sum out of range");
-	PG_RETURN_POINTER(state);
+		aov_report(status, &msg);
+	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(core));
 }
 
 /* ------------------------------------------------------------- accessors */
@@ -226,7 +254,7 @@ kpi_aov_combine(PG_FUNCTION_ARGS)
 static Datum
 aov_numeric_mean(const aov_core *core)
 {
-	Datum		sum = kpi_numeric_from_scaled(core->sum.dec.sum, core->sum.dec.scale);
+	Datum		sum = kpi_numeric_from_decsum(&core->sum.dec);
 	Datum		count = NumericGetDatum(int64_to_numeric(core->sum.dec.count));
 
 	return DirectFunctionCall2(numeric_div, sum, count);

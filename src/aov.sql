@@ -19,7 +19,10 @@ CREATE TYPE @extschema@.aov_state (
     SEND = @extschema@.aov_state_send,
     INTERNALLENGTH = VARIABLE,
     ALIGNMENT = double,
-    STORAGE = plain
+    -- A state is 80 bytes, but a numeric sum past 128 bits keeps all its
+    -- digits, which (for absurd scales) can pass a page: extended allows
+    -- compression and TOAST.
+    STORAGE = extended
 );
 COMMENT ON TYPE @extschema@.aov_state IS
     'Partial state of kpi.aov: count and exact sum of order values; store it, combine it with kpi.rollup, read it with kpi.aov';

@@ -13,6 +13,8 @@
 
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
 
 PG_MODULE_MAGIC;
 
@@ -87,6 +89,30 @@ kpi_state_free(void *payload, void *ctx)
 const kpi_allocator kpi_state_allocator = {
 	kpi_state_alloc, kpi_state_realloc, kpi_state_free, NULL
 };
+
+/* Sets up the keys of the id in argument argno (see kpi.h). */
+void
+kpi_id_keys_init(KpiIdKeys *keys, FunctionCallInfo fcinfo, int argno, const char *hint)
+{
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+	TypeCacheEntry *entry;
+
+	if (!OidIsValid(type))
+		elog(ERROR, "could not determine the data type of argument %d", argno);
+	keys->type = getBaseType(type);
+	keys->collation = PG_GET_COLLATION();
+	keys->hashed = keys->type != INT2OID && keys->type != INT4OID && keys->type != INT8OID;
+	if (!keys->hashed)
+		return;
+	entry = lookup_type_cache(keys->type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+	if (!OidIsValid(entry->hash_extended_proc))
+		ereport(ERROR,
+				errcode(ERRCODE_UNDEFINED_FUNCTION),
+				errmsg("could not identify an extended hash function for type %s",
+					   format_type_be(type)),
+				errhint("%s", hint));
+	fmgr_info_copy(&keys->hash, &entry->hash_extended_proc_finfo, fcinfo->flinfo->fn_mcxt);
+}
 
 /* The SQLSTATE each core status stands for. */
 static int

@@ -22,6 +22,7 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "catalog/pg_type_d.h"
 
 #include "pg_compat.h"
 #include "kpi_core.h"
@@ -35,9 +36,6 @@ typedef struct KpiStateHeader
 	uint8		flags;			/* reserved, zero */
 	uint16		reserved;		/* zero */
 } KpiStateHeader;
-
-#define KPI_STATE_PAYLOAD(s)	((void *) ((char *) (s) + sizeof(KpiStateHeader)))
-#define KPI_STATE_PAYLOAD_SIZE(s)	((size_t) VARSIZE(s) - sizeof(KpiStateHeader))
 
 #define KPI_STATE_PAYLOAD(s)	((void *) ((char *) (s) + sizeof(KpiStateHeader)))
 #define KPI_STATE_PAYLOAD_SIZE(s)	((size_t) VARSIZE(s) - sizeof(KpiStateHeader))
@@ -83,6 +81,22 @@ typedef struct KpiStateType
 	.encode = (void (*) (const void *, kpi_writer *)) prefix##_encode, \
 }
 
+/*
+ * The KpiStateType of a variable-size state whose codecs are prefix_parse,
+ * prefix_decode (each allocating the payload through the allocator they
+ * get), prefix_format, prefix_encoded_size and prefix_encode, each taking
+ * a core type pointer where the callback takes void *.
+ */
+#define KPI_VARIABLE_STATE_TYPE(sqlname, prefix) { \
+	.name = (sqlname), \
+	.fixed_size = 0, \
+	.parse_alloc = (kpi_status (*) (const char *, const kpi_allocator *, void **, kpi_msg *)) prefix##_parse, \
+	.decode_alloc = (kpi_status (*) (kpi_reader *, const kpi_allocator *, void **, kpi_msg *)) prefix##_decode, \
+	.format = (void (*) (const void *, kpi_strbuf *)) prefix##_format, \
+	.encoded_size = (size_t (*) (const void *)) prefix##_encoded_size, \
+	.encode = (void (*) (const void *, kpi_writer *)) prefix##_encode, \
+}
+
 /* palloc-based allocator in CurrentMemoryContext, for core functions. */
 extern const kpi_allocator kpi_palloc_allocator;
 
@@ -105,6 +119,46 @@ extern kpi_allocator kpi_context_allocator(MemoryContext cxt);
 extern const kpi_allocator kpi_state_allocator;
 
 /*
+ * Ids (customers, sessions, leads) of any type as 64-bit keys: smallint,
+ * integer and bigint ids, and domains over them, are their own value (so
+ * 5 and 5::bigint are one id); an id of any other type with a hash
+ * operator class is its 64-bit extended hash, the one hash partitioning
+ * uses (stable across platforms and releases), under the call's
+ * collation.  n distinct hashed ids share a key with probability below
+ * n^2 / 2^65.
+ */
+typedef struct KpiIdKeys
+{
+	Oid			type;			/* the id's type, a domain's base type */
+	bool		hashed;			/* keys are hashes (not an integer type) */
+	Oid			collation;
+	FmgrInfo	hash;			/* the type's extended hash function */
+} KpiIdKeys;
+
+/*
+ * Sets keys up for argument argno of the current call, in fn_mcxt.  An id
+ * type without an extended hash function is 42883, with hint as errhint.
+ */
+extern void kpi_id_keys_init(KpiIdKeys *keys, FunctionCallInfo fcinfo, int argno,
+							 const char *hint);
+
+/* The 64-bit key of an id (two's complement for negative integers). */
+static inline uint64
+kpi_id_key(KpiIdKeys *keys, Datum id)
+{
+	switch (keys->type)
+	{
+		case INT2OID:
+			return (uint64) (int64) DatumGetInt16(id);
+		case INT4OID:
+			return (uint64) (int64) DatumGetInt32(id);
+		case INT8OID:
+			return (uint64) DatumGetInt64(id);
+	}
+	return DatumGetUInt64(FunctionCall2Coll(&keys->hash, keys->collation, id, Int64GetDatum(0)));
+}
+
+/*
  * Raise the error that a non-OK core status stands for.  fmt is the
  * primary message; msg, if filled, becomes the errdetail.  Callers test
  * the status first (hot paths must not pay for a varargs call).
@@ -121,8 +175,11 @@ extern void kpi_state_check_failed(const KpiStateHeader *s, const KpiStateType *
 /*
  * The state in argument argno, checked (version, size).  With for_update
  * it may be modified: in aggregate context that is the argument itself (the
- * executor owns it), elsewhere a copy.  Inline: transition functions call
- * it once per row.
+ * executor owns it), elsewhere a copy.  A state stored with STORAGE
+ * extended may arrive packed (1-byte header), compressed or toasted: it is
+ * detoasted into a copy, also with for_update, and a transition function
+ * that returns that copy hands the executor a new state, which it adopts as
+ * it adopts a grown one.  Inline: transition functions call it once per row.
  */
 static inline KpiStateHeader *
 kpi_state_arg(FunctionCallInfo fcinfo, int argno, const KpiStateType *type,

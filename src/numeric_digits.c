@@ -4,10 +4,11 @@
  *	  Read a numeric Datum's digits in place.
  *
  * Summing numerics through numeric_add would palloc a result per row; the
- * transition functions instead read the digits and add them into an
- * int128 (decsum).  PostgreSQL's numeric.h does not expose the layout, so
- * it is decoded here from the on-disk format, which pg_upgrade guarantees
- * stable across releases (src/backend/utils/adt/numeric.c, "NumericData"):
+ * transition functions instead read the digits and add them into an exact
+ * sum (decsum), an int128 while it fits.  PostgreSQL's numeric.h does not
+ * expose the layout, so it is decoded here from the on-disk format, which
+ * pg_upgrade guarantees stable across releases
+ * (src/backend/utils/adt/numeric.c, "NumericData"):
  *
  *	 varlena header, then either
  *	 short:  uint16 header = 1 0 sign dscale(6) weight-sign weight(6)
@@ -24,6 +25,8 @@
  *-------------------------------------------------------------------------
  */
 #include "numeric_digits.h"
+
+#include "kpi.h"
 
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -107,5 +110,16 @@ kpi_numeric_from_scaled(kpi_int128 sum, int32 scale)
 
 	decsum_format(sum, scale, text);
 	return DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+Datum
+kpi_numeric_from_decsum(const decsum *s)
+{
+	kpi_strbuf	text;
+
+	kpi_strbuf_init(&text, &kpi_palloc_allocator);
+	decsum_append_sum(s, &text);
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(text.data),
 							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 }

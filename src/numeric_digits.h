@@ -33,4 +33,7 @@ extern kpi_numeric_class kpi_numeric_digits(Datum num, decsum_decimal *out);
 /* A numeric with the value sum * 10^-scale and display scale `scale`. */
 extern Datum kpi_numeric_from_scaled(kpi_int128 sum, int32 scale);
 
+/* A numeric with a decsum's sum as value and its scale as display scale. */
+extern Datum kpi_numeric_from_decsum(const decsum *s);
+
 #endif							/* KPI_NUMERIC_DIGITS_H */

@@ -11,6 +11,7 @@
 #include "aov_core.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 static const char *const kind_names[] = {"empty", "numeric", "float8"};
@@ -92,24 +93,101 @@ settle(aov_core *s, kpi_status status)
 	return status;
 }
 
+/* Where the decsum of a state sits: its wide limbs follow it (aov_core.h). */
+#define DEC_OFFSET offsetof(aov_core, sum.dec)
+
+_Static_assert(offsetof(aov_core, sum.dec) + sizeof(decsum) == sizeof(aov_core),
+			   "the decsum must end the state, so that its wide limbs follow it");
+
+size_t
+aov_size(const aov_core *s)
+{
+	return s->kind == AOV_NUMERIC ? DEC_OFFSET + decsum_size(&s->sum.dec) : sizeof(aov_core);
+}
+
+/*
+ * An exact value (a decimal, or an integer when d is NULL) is added or
+ * removed through decsum, which may resize the state.  Always inlined, so
+ * each caller gets the code of its own case.
+ */
+static inline __attribute__((always_inline)) kpi_status
+exact_step(aov_core **s, const decsum_decimal *d, int64_t v, bool remove,
+		   const kpi_allocator *mem, kpi_msg *msg)
+{
+	void	   *block = *s;
+	kpi_status	st;
+
+	if (remove)
+	{
+		if ((*s)->kind != AOV_NUMERIC)
+			return KPI_CANNOT_INVERT;
+		st = d != NULL ? decsum_remove_decimal_wide(&block, DEC_OFFSET, d, mem, msg) :
+			decsum_remove_int64_wide(&block, DEC_OFFSET, v, mem, msg);
+		*s = block;
+		return settle(*s, st);
+	}
+	/* the common case first: a numeric state with room for one more value */
+	if ((*s)->kind != AOV_NUMERIC || (*s)->sum.dec.count >= AOV_MAX_COUNT)
+	{
+		st = take_finite(*s, AOV_NUMERIC, msg);
+		if (st != KPI_OK)
+			return settle(*s, st);
+	}
+	st = d != NULL ? decsum_add_decimal_wide(&block, DEC_OFFSET, d, mem, msg) :
+		decsum_add_int64_wide(&block, DEC_OFFSET, v, mem, msg);
+	*s = block;
+	/* a state that took a value is not empty */
+	return st == KPI_OK ? st : settle(*s, st);
+}
+
+kpi_status
+aov_add_decimal_wide(aov_core **s, const decsum_decimal *d, const kpi_allocator *mem,
+					 kpi_msg *msg)
+{
+	return exact_step(s, d, 0, false, mem, msg);
+}
+
+kpi_status
+aov_add_int64_wide(aov_core **s, int64_t v, const kpi_allocator *mem, kpi_msg *msg)
+{
+	return exact_step(s, NULL, v, false, mem, msg);
+}
+
+kpi_status
+aov_remove_decimal_wide(aov_core **s, const decsum_decimal *d, const kpi_allocator *mem,
+						kpi_msg *msg)
+{
+	return exact_step(s, d, 0, true, mem, msg);
+}
+
+kpi_status
+aov_remove_int64_wide(aov_core **s, int64_t v, const kpi_allocator *mem, kpi_msg *msg)
+{
+	return exact_step(s, NULL, v, true, mem, msg);
+}
+
 kpi_status
 aov_add_decimal(aov_core *s, const decsum_decimal *d, kpi_msg *msg)
 {
-	kpi_status	st = take_finite(s, AOV_NUMERIC, msg);
-
-	if (st == KPI_OK)
-		st = decsum_add_decimal(&s->sum.dec, d, msg);
-	return settle(s, st);
+	return aov_add_decimal_wide(&s, d, NULL, msg);
 }
 
 kpi_status
 aov_add_int64(aov_core *s, int64_t v, kpi_msg *msg)
 {
-	kpi_status	st = take_finite(s, AOV_NUMERIC, msg);
+	return aov_add_int64_wide(&s, v, NULL, msg);
+}
 
-	if (st == KPI_OK)
-		st = decsum_add_int64(&s->sum.dec, v, msg);
-	return settle(s, st);
+kpi_status
+aov_remove_decimal(aov_core *s, const decsum_decimal *d, kpi_msg *msg)
+{
+	return aov_remove_decimal_wide(&s, d, NULL, msg);
+}
+
+kpi_status
+aov_remove_int64(aov_core *s, int64_t v, kpi_msg *msg)
+{
+	return aov_remove_int64_wide(&s, v, NULL, msg);
 }
 
 kpi_status
@@ -146,22 +224,6 @@ aov_add_special(aov_core *s, aov_kind kind, aov_special which, kpi_msg *msg)
 }
 
 kpi_status
-aov_remove_decimal(aov_core *s, const decsum_decimal *d, kpi_msg *msg)
-{
-	if (s->kind != AOV_NUMERIC)
-		return KPI_CANNOT_INVERT;
-	return settle(s, decsum_remove_decimal(&s->sum.dec, d, msg));
-}
-
-kpi_status
-aov_remove_int64(aov_core *s, int64_t v, kpi_msg *msg)
-{
-	if (s->kind != AOV_NUMERIC)
-		return KPI_CANNOT_INVERT;
-	return settle(s, decsum_remove_int64(&s->sum.dec, v, msg));
-}
-
-kpi_status
 aov_remove_float8(aov_core *s, double v, kpi_msg *msg)
 {
 	if (isnan(v))
@@ -186,33 +248,47 @@ aov_remove_special(aov_core *s, aov_kind kind, aov_special which, kpi_msg *msg)
 }
 
 kpi_status
-aov_merge(aov_core *dst, const aov_core *src, kpi_msg *msg)
+aov_merge_wide(aov_core **dst, const aov_core *src, const kpi_allocator *mem, kpi_msg *msg)
 {
-	aov_core	next = *dst;
+	aov_core	next = **dst;	/* the fixed part; a wide sum stays in place */
+	const aov_core from = *src;	/* src's fixed part: src may be *dst, which may move */
 	kpi_status	st;
 
-	if (src->kind == AOV_EMPTY)
+	if (from.kind == AOV_EMPTY)
 		return KPI_OK;
-	st = take_kind(&next, (aov_kind) src->kind, msg);
+	st = take_kind(&next, (aov_kind) from.kind, msg);
 	if (st == KPI_OK)
-		st = count_room(finite_count(&next), finite_count(src), msg);
+		st = count_room(finite_count(&next), finite_count(&from), msg);
 	if (st == KPI_OK)
-		st = count_room(next.nan, src->nan, msg);
+		st = count_room(next.nan, from.nan, msg);
 	if (st == KPI_OK)
-		st = count_room(next.pinf, src->pinf, msg);
+		st = count_room(next.pinf, from.pinf, msg);
 	if (st == KPI_OK)
-		st = count_room(next.ninf, src->ninf, msg);
-	if (st == KPI_OK)
-		st = src->kind == AOV_NUMERIC ?
-			decsum_merge(&next.sum.dec, &src->sum.dec, msg) :
-			fsum_merge(&next.sum.flt, &src->sum.flt, msg);
+		st = count_room(next.ninf, from.ninf, msg);
+	if (st == KPI_OK && from.kind == AOV_FLOAT8)
+		st = fsum_merge(&next.sum.flt, &from.sum.flt, msg);
+	if (st == KPI_OK && from.kind == AOV_NUMERIC)
+	{
+		void	   *block = *dst;
+
+		st = decsum_merge_wide(&block, DEC_OFFSET, &src->sum.dec, mem, msg);
+		*dst = block;
+	}
 	if (st != KPI_OK)
 		return st;
-	next.nan += src->nan;
-	next.pinf += src->pinf;
-	next.ninf += src->ninf;
-	*dst = next;
+	(*dst)->kind = next.kind;
+	(*dst)->nan = next.nan + from.nan;
+	(*dst)->pinf = next.pinf + from.pinf;
+	(*dst)->ninf = next.ninf + from.ninf;
+	if (next.kind == AOV_FLOAT8)
+		(*dst)->sum.flt = next.sum.flt;
 	return KPI_OK;
+}
+
+kpi_status
+aov_merge(aov_core *dst, const aov_core *src, kpi_msg *msg)
+{
+	return aov_merge_wide(&dst, src, NULL, msg);
 }
 
 aov_outcome
@@ -260,8 +336,7 @@ aov_is_valid(const aov_core *s, kpi_msg *msg)
 					d->max_scale_count < 0 || d->max_scale_count > d->count ||
 					(d->count > 0 && d->scale > 0 && d->max_scale_count == 0) ||
 					(d->scale == 0 && d->max_scale_count != d->count) ||
-					(d->count == 0 && (d->sum != 0 || d->scale != 0)) ||
-					d->reserved != 0)
+					(d->count == 0 && (d->sum != 0 || d->wide != 0 || d->scale != 0)))
 					return kpi_fail(msg, KPI_ERR_TEXT,
 									"The sum, its scale and the counts do not fit together.") == KPI_OK;
 				return true;
@@ -304,10 +379,7 @@ aov_format(const aov_core *s, kpi_strbuf *out)
 					   (long long) aov_count(s));
 	if (s->kind == AOV_NUMERIC)
 	{
-		char		buf[DECSUM_TEXT_SIZE(DECSUM_MAX_SCALE)];
-
-		decsum_format(s->sum.dec.sum, s->sum.dec.scale, buf);
-		kpi_strbuf_append(out, buf);
+		decsum_append_sum(&s->sum.dec, out);
 		kpi_strbuf_appendf(out, ",max_scale_count:%lld", (long long) s->sum.dec.max_scale_count);
 	}
 	else
@@ -386,9 +458,14 @@ parse_field(const kpi_text_field *f, int which, aov_fields *fields, kpi_msg *msg
 	}
 }
 
-kpi_status
-aov_parse(const char *text, aov_core *s, kpi_msg *msg)
+/*
+ * Parses text into *out: a state allocated by mem, which may grow, or a
+ * fixed-size state when mem is NULL.
+ */
+static kpi_status
+parse_state(const char *text, const kpi_allocator *mem, aov_core **out, kpi_msg *msg)
 {
+	aov_core   *s = *out;
 	kpi_text_reader tr;
 	kpi_text_field f;
 	aov_fields	fields = {0};
@@ -429,10 +506,12 @@ aov_parse(const char *text, aov_core *s, kpi_msg *msg)
 	finite = finite_part(fields.n, s);
 	if (fields.kind == AOV_NUMERIC)
 	{
-		st = decsum_parse(fields.sum.val, fields.sum.vallen, &s->sum.dec.sum,
-						  &s->sum.dec.scale, msg);
+		void	   *block = s;
+
 		s->sum.dec.count = finite;
 		s->sum.dec.max_scale_count = fields.max_scale_count;
+		st = decsum_parse_sum(&block, DEC_OFFSET, fields.sum.val, fields.sum.vallen, mem, msg);
+		*out = s = block;
 	}
 	else
 	{
@@ -455,15 +534,65 @@ aov_parse(const char *text, aov_core *s, kpi_msg *msg)
 	return KPI_OK;
 }
 
+/* A new empty state from mem, or NULL. */
+static aov_core *
+new_state(const kpi_allocator *mem)
+{
+	aov_core   *s = mem->alloc(sizeof(aov_core), mem->ctx);
+
+	if (s != NULL)
+		aov_init(s);
+	return s;
+}
+
+/* Hands a state made by a _wide decoder to its caller, or frees it. */
+static kpi_status
+deliver(kpi_status st, aov_core *s, const kpi_allocator *mem, aov_core **out, kpi_msg *msg)
+{
+	if (s == NULL)
+		return kpi_fail(msg, KPI_ERR_NOMEM, "No memory for a state.");
+	if (st != KPI_OK)
+	{
+		mem->free(s, mem->ctx);
+		return st;
+	}
+	*out = s;
+	return KPI_OK;
+}
+
+kpi_status
+aov_parse_wide(const char *text, const kpi_allocator *mem, aov_core **out, kpi_msg *msg)
+{
+	aov_core   *s = new_state(mem);
+	kpi_status	st = s == NULL ? KPI_ERR_NOMEM : parse_state(text, mem, &s, msg);
+
+	return deliver(st, s, mem, out, msg);
+}
+
+kpi_status
+aov_parse(const char *text, aov_core *s, kpi_msg *msg)
+{
+	return parse_state(text, NULL, &s, msg);
+}
+
 /* ---------------------------------------------------------------- binary */
+
+/* The kind byte of a numeric state whose sum is wide. */
+#define AOV_WIRE_NUMERIC_WIDE 3
 
 size_t
 aov_encoded_size(const aov_core *s)
 {
+	bigdec		wide;
+	uint32_t	buf[BIGDEC_INT128_LIMBS];
+
 	switch (s->kind)
 	{
 		case AOV_NUMERIC:
-			return 2 + 4 * 8 + 16 + 4 + 8;
+			if (s->sum.dec.wide == 0)
+				return 2 + 4 * 8 + 16 + 4 + 8;
+			decsum_sum(&s->sum.dec, &wide, buf);
+			return 2 + 4 * 8 + bigdec_encoded_size(&wide) + 8;
 		case AOV_FLOAT8:
 			return 2 + 4 * 8 + 8 + 8 + 1;
 		default:
@@ -474,15 +603,26 @@ aov_encoded_size(const aov_core *s)
 void
 aov_encode(const aov_core *s, kpi_writer *w)
 {
+	bool		wide = s->kind == AOV_NUMERIC && s->sum.dec.wide != 0;
+
 	kpi_put_u8(w, KPI_STATE_VERSION);
-	kpi_put_u8(w, (uint8_t) s->kind);
+	kpi_put_u8(w, wide ? AOV_WIRE_NUMERIC_WIDE : (uint8_t) s->kind);
 	if (s->kind == AOV_EMPTY)
 		return;
 	kpi_put_i64(w, aov_count(s));
 	kpi_put_i64(w, s->nan);
 	kpi_put_i64(w, s->pinf);
 	kpi_put_i64(w, s->ninf);
-	if (s->kind == AOV_NUMERIC)
+	if (wide)
+	{
+		bigdec		sum;
+		uint32_t	buf[BIGDEC_INT128_LIMBS];
+
+		decsum_sum(&s->sum.dec, &sum, buf);
+		bigdec_encode(&sum, w);
+		kpi_put_i64(w, s->sum.dec.max_scale_count);
+	}
+	else if (s->kind == AOV_NUMERIC)
 	{
 		kpi_put_i128(w, s->sum.dec.sum);
 		kpi_put_u32(w, (uint32_t) s->sum.dec.scale);
@@ -496,12 +636,20 @@ aov_encode(const aov_core *s, kpi_writer *w)
 	}
 }
 
-kpi_status
-aov_decode(kpi_reader *r, aov_core *s, kpi_msg *msg)
+/*
+ * Decodes into *out: a state allocated by mem, which may grow, or a
+ * fixed-size state when mem is NULL (which refuses wide sums).
+ */
+static kpi_status
+decode_state(kpi_reader *r, const kpi_allocator *mem, aov_core **out, kpi_msg *msg)
 {
+	aov_core   *s = *out;
 	uint8_t		version = kpi_get_u8(r);
+	uint8_t		wire;
 	int64_t		n;
 	int64_t		finite;
+	bigdec		wide = {NULL, 0, 0, false};
+	kpi_status	st = KPI_OK;
 
 	aov_init(s);
 	if (r->failed)
@@ -509,20 +657,29 @@ aov_decode(kpi_reader *r, aov_core *s, kpi_msg *msg)
 	if (version != KPI_STATE_VERSION)
 		return kpi_fail(msg, KPI_ERR_VERSION, "This release of kpi reads state version %d, not %d.",
 						KPI_STATE_VERSION, version);
-	s->kind = kpi_get_u8(r);
-	if (s->kind == AOV_EMPTY)
+	wire = kpi_get_u8(r);
+	if (wire == AOV_EMPTY)
 		return KPI_OK;
-	if (s->kind != AOV_NUMERIC && s->kind != AOV_FLOAT8)
-		return kpi_fail(msg, KPI_ERR_BINARY, "Unknown state kind %d.", (int) s->kind);
+	if (wire != AOV_NUMERIC && wire != AOV_FLOAT8 && wire != AOV_WIRE_NUMERIC_WIDE)
+		return kpi_fail(msg, KPI_ERR_BINARY, "Unknown state kind %d.", (int) wire);
+	if (wire == AOV_WIRE_NUMERIC_WIDE && mem == NULL)
+		return kpi_fail(msg, KPI_ERR_BINARY, "The sum has more than the 38 digits this state holds.");
+	s->kind = wire == AOV_FLOAT8 ? AOV_FLOAT8 : AOV_NUMERIC;
 	n = kpi_get_i64(r);
 	s->nan = kpi_get_i64(r);
 	s->pinf = kpi_get_i64(r);
 	s->ninf = kpi_get_i64(r);
 	finite = finite_part(n, s);
-	if (s->kind == AOV_NUMERIC)
+	if (wire == AOV_NUMERIC)
 	{
 		s->sum.dec.sum = kpi_get_i128(r);
 		s->sum.dec.scale = (int32_t) kpi_get_u32(r);
+		s->sum.dec.max_scale_count = kpi_get_i64(r);
+		s->sum.dec.count = finite;
+	}
+	else if (wire == AOV_WIRE_NUMERIC_WIDE)
+	{
+		st = bigdec_decode(r, &wide, mem, msg);
 		s->sum.dec.max_scale_count = kpi_get_i64(r);
 		s->sum.dec.count = finite;
 	}
@@ -533,12 +690,44 @@ aov_decode(kpi_reader *r, aov_core *s, kpi_msg *msg)
 		s->sum.flt.exact = kpi_get_u8(r);
 		s->sum.flt.count = finite;
 	}
-	if (r->failed)
-		return kpi_fail(msg, KPI_ERR_BINARY, "The data ends before the state is complete.");
-	if (n <= 0 || finite < 0 || !aov_is_valid(s, msg))
+	if (st == KPI_OK && r->failed)
+		st = kpi_fail(msg, KPI_ERR_BINARY, "The data ends before the state is complete.");
+	if (st == KPI_OK && wire == AOV_WIRE_NUMERIC_WIDE)
 	{
-		aov_init(s);
-		return kpi_fail(msg, KPI_ERR_BINARY, "The counts and sums do not form a valid state.");
+		__int128	narrow;
+		void	   *block = s;
+
+		if (bigdec_to_int128(&wide, &narrow))
+			st = kpi_fail(msg, KPI_ERR_BINARY, "A sum that fits in 128 bits must be written as kind 1.");
+		else
+			st = decsum_set_sum(&block, DEC_OFFSET, &wide, mem, msg);
+		*out = s = block;
+		if (st == KPI_ERR_OVERFLOW)
+			st = KPI_ERR_BINARY;
 	}
+	bigdec_free(&wide, mem);
+	if (st != KPI_OK)
+		return st;
+	if (n <= 0 || finite < 0 || !aov_is_valid(s, msg))
+		return kpi_fail(msg, KPI_ERR_BINARY, "The counts and sums do not form a valid state.");
 	return KPI_OK;
+}
+
+kpi_status
+aov_decode_wide(kpi_reader *r, const kpi_allocator *mem, aov_core **out, kpi_msg *msg)
+{
+	aov_core   *s = new_state(mem);
+	kpi_status	st = s == NULL ? KPI_ERR_NOMEM : decode_state(r, mem, &s, msg);
+
+	return deliver(st, s, mem, out, msg);
+}
+
+kpi_status
+aov_decode(kpi_reader *r, aov_core *s, kpi_msg *msg)
+{
+	kpi_status	st = decode_state(r, NULL, &s, msg);
+
+	if (st != KPI_OK)
+		aov_init(s);
+	return st;
 }

@@ -271,12 +271,17 @@ strbuf_reserve(kpi_strbuf *sb, size_t extra)
 void
 kpi_strbuf_append(kpi_strbuf *sb, const char *s)
 {
-	size_t		n = strlen(s);
+	kpi_strbuf_append_n(sb, s, strlen(s));
+}
 
+void
+kpi_strbuf_append_n(kpi_strbuf *sb, const char *s, size_t n)
+{
 	if (!strbuf_reserve(sb, n))
 		return;
-	memcpy(sb->data + sb->len, s, n + 1);
+	memcpy(sb->data + sb->len, s, n);
 	sb->len += n;
+	sb->data[sb->len] = '\0';
 }
 
 void

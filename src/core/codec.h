@@ -142,6 +142,8 @@ typedef struct kpi_strbuf
 
 extern void kpi_strbuf_init(kpi_strbuf *sb, const kpi_allocator *mem);
 extern void kpi_strbuf_append(kpi_strbuf *sb, const char *s);
+/* Appends the n bytes at s (which need not end in NUL). */
+extern void kpi_strbuf_append_n(kpi_strbuf *sb, const char *s, size_t n);
 extern void kpi_strbuf_appendf(kpi_strbuf *sb, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 extern void kpi_strbuf_append_i128(kpi_strbuf *sb, __int128 v);

@@ -6,8 +6,8 @@
  * The sum is an integer scaled by 10^scale, where scale is the largest
  * display scale (digits after the decimal point) of any value added, so
  * the sum has exactly the value and display scale that numeric addition
- * would give.  It holds 38 significant digits; beyond that, adding fails
- * with KPI_ERR_OVERFLOW instead of losing digits.
+ * would give.  The sum is narrow while it fits in 128 bits (38 significant
+ * digits, whatever the scale) and wide beyond: see "Wide sums" below.
  *
  * Like numeric's aggregate state, it also counts the values that have the
  * largest scale, so that removing values (for moving window frames) can
@@ -24,18 +24,24 @@
 #ifndef KPI_DECSUM_H
 #define KPI_DECSUM_H
 
-#include "kpi_core.h"
+#include "bigdec.h"
 
 /* Largest display scale of a PostgreSQL numeric (NUMERIC_DSCALE_MAX). */
 #define DECSUM_MAX_SCALE 16383
 
+/*
+ * Most digits before the point of a sum: a numeric has at most 131072,
+ * and adding up to 2^63 of them adds at most 19.
+ */
+#define DECSUM_MAX_INT_DIGITS (131072 + 19)
+
 typedef struct decsum
 {
-	kpi_int128	sum;			/* value * 10^scale */
+	kpi_int128	sum;			/* value * 10^scale; zero when wide */
 	int64_t		count;			/* number of values in the sum */
 	int64_t		max_scale_count;	/* how many of them have scale == scale */
 	int32_t		scale;			/* largest display scale added */
-	int32_t		reserved;		/* zero */
+	int32_t		wide;			/* 0 when narrow; see "Wide sums" */
 } decsum;
 
 /*
@@ -63,8 +69,8 @@ extern kpi_status decsum_merge(decsum *dst, const decsum *src, kpi_msg *msg);
 /*
  * Whether s could have been built by the functions above (for states read
  * from text or bytes): counts within 0 .. INT64_MAX / 4, a scale within
- * 0 .. DECSUM_MAX_SCALE that some value has, zero reserved bytes, and the
- * zero sum of no values.
+ * 0 .. DECSUM_MAX_SCALE that some value has, a narrow sum, and the zero
+ * sum of no values.
  */
 extern bool decsum_is_valid(const decsum *s);
 
@@ -77,5 +83,59 @@ extern void decsum_format(kpi_int128 sum, int32_t scale, char *buf);
 /* Parses that form back; scale is the number of digits after the point. */
 extern kpi_status decsum_parse(const char *s, size_t len, kpi_int128 *sum,
 							   int32_t *scale, kpi_msg *msg);
+
+/*
+ * Wide sums.  A sum that does not fit in 128 bits is wide: ->sum is zero,
+ * and the sum's |wide| base-10^9 limbs (the coefficient of a bigdec at
+ * ->scale) follow the struct, least significant first; wide < 0 when the
+ * sum is negative.  A sum that fits is always narrow, so equal sums have
+ * equal bytes.  The functions above refuse a wide decsum with
+ * KPI_ERR_OVERFLOW, as they refuse any sum beyond 128 bits.
+ *
+ * The _wide functions below do what their namesakes do, for sums of any
+ * size.  Their decsum starts offset bytes into *block and ends the block,
+ * which mem allocated: when the sum changes size they reallocate the block
+ * through mem, so *block may move (with kpi_state_allocator the old block
+ * stays as it was: see kpi.h).  Scratch memory also comes from mem and is
+ * given back.  On failure nothing changes.  With mem NULL the block keeps
+ * its size and they behave exactly as their namesakes.
+ */
+
+/* Bytes of a decsum with its wide limbs. */
+static inline size_t
+decsum_size(const decsum *s)
+{
+	return sizeof(decsum) + sizeof(uint32_t) * (size_t) (s->wide < 0 ? -(int64_t) s->wide : s->wide);
+}
+
+extern kpi_status decsum_add_decimal_wide(void **block, size_t offset, const decsum_decimal *d,
+										  const kpi_allocator *mem, kpi_msg *msg);
+extern kpi_status decsum_remove_decimal_wide(void **block, size_t offset, const decsum_decimal *d,
+											 const kpi_allocator *mem, kpi_msg *msg);
+extern kpi_status decsum_add_int64_wide(void **block, size_t offset, int64_t v,
+										const kpi_allocator *mem, kpi_msg *msg);
+extern kpi_status decsum_remove_int64_wide(void **block, size_t offset, int64_t v,
+										   const kpi_allocator *mem, kpi_msg *msg);
+extern kpi_status decsum_merge_wide(void **block, size_t offset, const decsum *src,
+									const kpi_allocator *mem, kpi_msg *msg);
+
+/*
+ * Sets the sum (and the scale, v's) and leaves the counts, narrow or wide
+ * as v requires; KPI_ERR_OVERFLOW if v has more digits after the point
+ * than DECSUM_MAX_SCALE, or more before it than DECSUM_MAX_INT_DIGITS.
+ */
+extern kpi_status decsum_set_sum(void **block, size_t offset, const bigdec *v,
+								 const kpi_allocator *mem, kpi_msg *msg);
+/*
+ * decsum_set_sum from text in decsum_parse's form, with any number of
+ * digits; KPI_ERR_TEXT when it is not such text or passes those limits.
+ */
+extern kpi_status decsum_parse_sum(void **block, size_t offset, const char *text, size_t len,
+								   const kpi_allocator *mem, kpi_msg *msg);
+
+/* The sum as a bigdec: a view of the wide limbs, or of buf. */
+extern void decsum_sum(const decsum *s, bigdec *out, uint32_t buf[BIGDEC_INT128_LIMBS]);
+/* Appends the sum with exactly scale digits after the point ("-12.50"). */
+extern void decsum_append_sum(const decsum *s, kpi_strbuf *out);
 
 #endif							/* KPI_DECSUM_H */

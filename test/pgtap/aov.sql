@@ -6,7 +6,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS kpi;
-SELECT plan(60);
+SELECT plan(61);
 
 -- The state type and its I/O functions.
 SELECT has_type('kpi', 'aov_state', 'type kpi.aov_state exists');
@@ -41,7 +41,8 @@ FROM unnest(ARRAY['aov', 'aov_float8', 'aov_count']) f;
 SELECT is_strict('kpi', f, ARRAY['kpi.aov_state'], 'kpi.' || f || ' is strict')
 FROM unnest(ARRAY['aov', 'aov_float8', 'aov_count']) f;
 
--- Every aggregate is parallel safe and has a combine function.
+-- Every aggregate is parallel safe and has a combine function (those over
+-- kpi.aov_state: other KPIs have kpi.rollup overloads of their own).
 SELECT ok(a.aggcombinefn <> 0 AND p.proparallel = 's', p.oid::regprocedure || ' is parallel safe with a combine function')
 FROM pg_proc p JOIN pg_aggregate a ON a.aggfnoid = p.oid
 WHERE p.pronamespace = 'kpi'::regnamespace AND p.proname IN ('aov', 'aov_agg', 'rollup')
@@ -66,8 +67,13 @@ SELECT throws_ok($$SELECT 'garbage'::kpi.aov_state$$, '22P02', NULL, 'malformed 
 SELECT throws_ok($$SELECT '(v:1,kind:numeric,n:1,sum:1,max_scale_count:1,nan:0,pinf:0)'::kpi.aov_state$$,
                  '22P02', NULL, 'a state missing a field is 22P02');
 SELECT throws_ok($$SELECT '(v:9,n:0)'::kpi.aov_state$$, '0A000', NULL, 'an unknown state version is 0A000');
-SELECT throws_ok($$SELECT kpi.aov(x) FROM (VALUES (1e30), (1e-9)) t(x)$$, '22003', NULL,
-                 'a numeric sum beyond 38 significant digits is 22003');
+SELECT is((SELECT kpi.aov(x)::text FROM (VALUES (1e30), (1e-9)) t(x)),
+          (SELECT avg(x)::text FROM (VALUES (1e30), (1e-9)) t(x)),
+          'a numeric sum beyond 38 significant digits stays exact: kpi.aov = avg');
+SELECT throws_ok($$SELECT kpi.rollup(s) FROM (VALUES
+                     ('(v:1,kind:numeric,n:2305843009213693951,sum:0,max_scale_count:2305843009213693951,nan:0,pinf:0,ninf:0)'::kpi.aov_state),
+                     ('(v:1,kind:numeric,n:1,sum:10000000000000000000000000000000000000000,max_scale_count:1,nan:0,pinf:0,ninf:0)')) t(s)$$, '22003', NULL,
+                 'a count past its ceiling is 22003, also beside a wide sum');
 SELECT throws_ok($$SELECT kpi.rollup(s) FROM (SELECT kpi.aov_agg(1.5) UNION ALL SELECT kpi.aov_agg(1.5::float8)) t(s)$$,
                  '22023', NULL, 'combining numeric and float8 states is 22023');
 SELECT throws_ok($$SELECT kpi.aov(x) FROM (VALUES (1e308::float8), (1e308)) t(x)$$, '22003', NULL,

@@ -370,6 +370,23 @@ test_strbuf(void)
 	}
 	free(sb.data);
 
+	/* append_n: exactly n bytes, NUL or not, and nothing for n = 0 */
+	kpi_strbuf_init(&sb, &kpi_malloc_allocator);
+	kpi_strbuf_append_n(&sb, "abcdef", 3);
+	kpi_strbuf_append_n(&sb, "zzz", 0);
+	kpi_strbuf_append_n(&sb, "x\0y", 3);
+	CHECK(sb.len == 6 && memcmp(sb.data, "abcx\0y", 7) == 0 && sb.data[6] == '\0',
+		  "strbuf: append_n copies n bytes and terminates");
+	ok = 1;
+	for (int i = 0; i < 200; i++)
+	{
+		kpi_strbuf_append_n(&sb, ref, 50);
+		if (sb.len != 6 + 50 * (size_t) (i + 1) || sb.data[sb.len] != '\0' || sb.data[sb.len - 1] != 'Q')
+			ok = 0;
+	}
+	CHECK(ok, "strbuf: append_n grows the buffer like append");
+	free(sb.data);
+
 	kpi_strbuf_init(&sb, &kpi_malloc_allocator);
 	kpi_strbuf_appendf(&sb, "%s-%d-%05.1f", "x", -42, 3.25);
 	kpi_strbuf_appendf(&sb, "%s", "");

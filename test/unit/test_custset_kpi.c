@@ -20,7 +20,7 @@
  */
 #include "custset_kpi.h"
 #include "unit.h"
-#include "unit_alloc.h"
+#include "unit_strict_alloc.h"
 #include "unit_decimal.h"
 
 #include <stdlib.h>

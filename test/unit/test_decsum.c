@@ -17,6 +17,7 @@
  */
 #include "decsum.h"
 #include "unit.h"
+#include "unit_alloc.h"
 #include "unit_decimal.h"
 #include "unit_merge.h"
 
@@ -29,100 +30,6 @@ static bool
 same_state(const decsum *a, const decsum *b)
 {
 	return memcmp(a, b, sizeof(*a)) == 0;
-}
-
-/* ------------------------------------------------ reference decimal adder */
-
-#define REF_LEN 140				/* digits in all */
-#define REF_FRAC 60				/* of which after the point */
-
-/* Ten's complement fixed point: d[0] is the 10^-REF_FRAC digit. */
-typedef struct ref
-{
-	unsigned char d[REF_LEN];
-} ref;
-
-static void
-ref_add(ref *a, const ref *b)
-{
-	int			carry = 0;
-
-	for (int i = 0; i < REF_LEN; i++)
-	{
-		int			t = a->d[i] + b->d[i] + carry;
-
-		a->d[i] = (unsigned char) (t % 10);
-		carry = t / 10;
-	}
-}
-
-static void
-ref_negate(ref *a)
-{
-	ref			one = {{0}};
-
-	for (int i = 0; i < REF_LEN; i++)
-		a->d[i] = (unsigned char) (9 - a->d[i]);
-	one.d[0] = 1;
-	ref_add(a, &one);
-}
-
-/* "-123.4500" -> ref */
-static void
-ref_from_text(ref *r, const char *s)
-{
-	bool		neg = *s == '-';
-	const char *point;
-	const char *intend;
-
-	memset(r, 0, sizeof(*r));
-	if (*s == '-' || *s == '+')
-		s++;
-	point = strchr(s, '.');
-	intend = point ? point : s + strlen(s);
-	for (const char *p = intend - 1; p >= s; p--)
-		r->d[REF_FRAC + (intend - 1 - p)] = (unsigned char) (*p - '0');
-	if (point)
-		for (int j = 0; point[1 + j] != '\0'; j++)
-			r->d[REF_FRAC - 1 - j] = (unsigned char) (point[1 + j] - '0');
-	if (neg)
-		ref_negate(r);
-}
-
-/* ref -> text with exactly scale digits after the point ("?" if it has more) */
-static void
-ref_to_text(const ref *r, int scale, char *out)
-{
-	ref			m = *r;
-	bool		neg = m.d[REF_LEN - 1] >= 5;
-	int			top = REF_FRAC;
-	char	   *p = out;
-
-	if (neg)
-		ref_negate(&m);
-	for (int i = 0; i < REF_FRAC - scale; i++)
-		if (m.d[i] != 0)
-		{
-			strcpy(out, "?");
-			return;
-		}
-	for (int i = REF_LEN - 1; i >= REF_FRAC; i--)
-		if (m.d[i] != 0)
-		{
-			top = i;
-			break;
-		}
-	if (neg)
-		*p++ = '-';
-	for (int i = top; i >= REF_FRAC; i--)
-		*p++ = (char) ('0' + m.d[i]);
-	if (scale > 0)
-	{
-		*p++ = '.';
-		for (int i = REF_FRAC - 1; i >= REF_FRAC - scale; i--)
-			*p++ = (char) ('0' + m.d[i]);
-	}
-	*p = '\0';
 }
 
 /* The decsum's sum as text, through decsum_format. */
@@ -152,34 +59,66 @@ remove_text(decsum *s, const char *text)
 	return decsum_remove_decimal(s, unit_make_decimal(&t, text), NULL);
 }
 
-static int
-text_scale(const char *text)
+/*
+ * What a run of decimals should sum to, from the reference: the sum, the
+ * largest scale and how many values have it (numeric's bookkeeping).
+ */
+typedef struct expected
 {
-	const char *point = strchr(text, '.');
+	unit_ref	total;
+	int			n;
+	int			maxscale;
+	int			maxcount;
+} expected;
 
-	return point ? (int) strlen(point + 1) : 0;
+static void
+expect_add(expected *e, const char *text)
+{
+	unit_ref	r;
+	int			sc = unit_text_scale(text);
+
+	unit_ref_from_text(&r, text);
+	unit_ref_add(&e->total, &r);
+	if (sc > e->maxscale)
+	{
+		e->maxscale = sc;
+		e->maxcount = 0;
+	}
+	if (sc == e->maxscale)
+		e->maxcount++;
+	e->n++;
 }
 
-/* A random decimal with up to maxint integer and maxfrac fraction digits. */
-static void
-random_decimal(char *out, int maxint, int maxfrac)
+/* The expectation of count texts, stride bytes apart from first. */
+static expected
+expect_run(const char *first, size_t stride, int count)
 {
-	int			nint = (int) (unit_rng_next() % (uint64_t) (maxint + 1));
-	int			nfrac = (int) (unit_rng_next() % (uint64_t) (maxfrac + 1));
+	expected	e = {{{0}}, 0, 0, 0};
 
-	if (unit_rng_next() % 2)
-		*out++ = '-';
-	if (nint == 0)
-		*out++ = '0';
-	for (int i = 0; i < nint; i++)
-		*out++ = (char) ('0' + (i == 0 ? 1 + unit_rng_next() % 9 : unit_rng_next() % 10));
-	if (nfrac > 0)
-	{
-		*out++ = '.';
-		for (int i = 0; i < nfrac; i++)
-			*out++ = (char) ('0' + unit_rng_next() % 10);
-	}
-	*out = '\0';
+	for (int k = 0; k < count; k++)
+		expect_add(&e, first + stride * (size_t) k);
+	return e;
+}
+
+/*
+ * Whether removing text, one of e's values, cannot be undone exactly: it
+ * is the last value of the largest scale, and others remain.
+ */
+static bool
+expect_cannot_remove(const expected *e, const char *text)
+{
+	return unit_text_scale(text) == e->maxscale && e->maxscale > 0 && e->maxcount == 1 && e->n > 1;
+}
+
+/* Whether s, whose sum reads as got, is what e expects. */
+static bool
+as_expected(const decsum *s, const char *got, const expected *e)
+{
+	char		want[UNIT_REF_TEXT];
+
+	unit_ref_to_text(&e->total, e->maxscale, want);
+	return strcmp(got, want) == 0 && s->scale == e->maxscale && s->max_scale_count == e->maxcount &&
+		s->count == e->n;
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -298,7 +237,7 @@ test_hand_sums(void)
 		  strcmp(sum_text(&s, buf), "0.001") == 0, "hand: a larger scale resets its count to 1");
 	CHECK(add_text(&s, "7") == KPI_OK && s.scale == 3 && s.max_scale_count == 1 &&
 		  strcmp(sum_text(&s, buf), "7.001") == 0, "hand: a smaller scale leaves the count");
-	CHECK(s.reserved == 0, "hand: reserved stays zero");
+	CHECK(s.wide == 0, "hand: the sum stays narrow");
 
 	s = empty_sum;
 	CHECK(decsum_add_int64(&s, 5, NULL) == KPI_OK && decsum_add_int64(&s, 7, NULL) == KPI_OK &&
@@ -314,44 +253,25 @@ test_random_adds(void)
 	for (int round = 0; round < 200; round++)
 	{
 		decsum		s = empty_sum;
-		ref			total = {{0}};
+		expected	e = {{{0}}, 0, 0, 0};
 		int			n = 1 + (int) (unit_rng_next() % 60);
-		int			maxscale = 0,
-					maxcount = 0;
+		char		got[DECSUM_TEXT_SIZE(20)];
 
 		for (int i = 0; i < n; i++)
 		{
 			char		text[64];
-			ref			r;
-			int			sc;
 
-			random_decimal(text, 15, 8);
-			sc = text_scale(text);
+			unit_random_decimal(text, 15, 8);
 			if (add_text(&s, text) != KPI_OK)
 				ok = 0;
-			ref_from_text(&r, text);
-			ref_add(&total, &r);
-			if (sc > maxscale)
-			{
-				maxscale = sc;
-				maxcount = 1;
-			}
-			else if (sc == maxscale)
-				maxcount++;
+			expect_add(&e, text);
 		}
+		if (!as_expected(&s, sum_text(&s, got), &e) || s.wide != 0)
 		{
-			char		got[DECSUM_TEXT_SIZE(20)];
-			char		want[REF_LEN + 4];
-
-			ref_to_text(&total, maxscale, want);
-			if (strcmp(sum_text(&s, got), want) != 0 || s.scale != maxscale ||
-				s.max_scale_count != maxcount || s.count != n || s.reserved != 0)
-			{
-				if (ok)
-					printf("# round %d: got %s (scale %d, count %lld), want %s (scale %d, count %d)\n",
-						   round, got, s.scale, (long long) s.max_scale_count, want, maxscale, maxcount);
-				ok = 0;
-			}
+			if (ok)
+				printf("# round %d: got %s (scale %d, count %lld)\n",
+					   round, got, s.scale, (long long) s.max_scale_count);
+			ok = 0;
 		}
 	}
 	CHECK(ok, "random: 200 sequences of mixed-scale decimals equal the digit-by-digit reference");
@@ -445,34 +365,18 @@ test_moving_window(void)
 	{
 		int			frame = 1 + (int) (unit_rng_next() % MAXW);
 
-		random_decimal(values[step], 6, 4);
+		unit_random_decimal(values[step], 6, 4);
 		if (add_text(&s, values[step]) != KPI_OK)
 			ok_value = 0;
 		width++;
 		while (width > frame)
 		{
 			const char *old = values[head];
-			int			oldscale = text_scale(old);
-			int			maxscale = 0,
-						maxcount = 0;
-			bool		expect_fail;
+			expected	e = expect_run(values[head], sizeof(values[0]), width);
+			bool		expect_fail = expect_cannot_remove(&e, old);
 			decsum		before = s;
-			kpi_status	st;
+			kpi_status	st = remove_text(&s, old);
 
-			for (int k = head; k < head + width; k++)
-			{
-				int			sc = text_scale(values[k]);
-
-				if (sc > maxscale)
-				{
-					maxscale = sc;
-					maxcount = 0;
-				}
-				if (sc == maxscale)
-					maxcount++;
-			}
-			expect_fail = oldscale == maxscale && maxscale > 0 && maxcount == 1 && width > 1;
-			st = remove_text(&s, old);
 			if ((st == KPI_CANNOT_INVERT) != expect_fail || (st != KPI_OK && st != KPI_CANNOT_INVERT))
 				ok_rule = 0;
 			head++;
@@ -490,30 +394,10 @@ test_moving_window(void)
 				inverted++;
 		}
 		{
-			ref			total = {{0}};
-			int			maxscale = 0,
-						maxcount = 0;
-			char		got[64],
-						want[REF_LEN + 4];
+			expected	e = expect_run(values[head], sizeof(values[0]), width);
+			char		got[64];
 
-			for (int k = head; k < head + width; k++)
-			{
-				ref			r;
-				int			sc = text_scale(values[k]);
-
-				ref_from_text(&r, values[k]);
-				ref_add(&total, &r);
-				if (sc > maxscale)
-				{
-					maxscale = sc;
-					maxcount = 0;
-				}
-				if (sc == maxscale)
-					maxcount++;
-			}
-			ref_to_text(&total, maxscale, want);
-			if (strcmp(sum_text(&s, got), want) != 0 || s.scale != maxscale ||
-				s.max_scale_count != maxcount || s.count != width)
+			if (!as_expected(&s, sum_text(&s, got), &e))
 				ok_value = 0;
 		}
 	}
@@ -524,26 +408,26 @@ test_moving_window(void)
 }
 
 static kpi_status
-merge_sums(void *into, const void *from)
+merge_sums(void **into, const void *from)
 {
-	return decsum_merge(into, from, NULL);
+	return decsum_merge(*into, from, NULL);
 }
 
 static void
-add_random_decimal(void *whole, void *part, void *ctx)
+add_random_decimal(void **whole, void **part, void *ctx)
 {
 	char		text[40];
 
 	(void) ctx;
-	random_decimal(text, 12, 6);
-	add_text(whole, text);
-	add_text(part, text);
+	unit_random_decimal(text, 12, 6);
+	add_text(*whole, text);
+	add_text(*part, text);
 }
 
 static void
 test_merge(void)
 {
-	const unit_merge_ops ops = {sizeof(decsum), &empty_sum, merge_sums, add_random_decimal, NULL};
+	const unit_merge_ops ops = {sizeof(decsum), NULL, &empty_sum, merge_sums, add_random_decimal, NULL};
 	unit_merge_ok ok = UNIT_MERGE_OK_INIT;
 	decsum		a = empty_sum,
 				b = empty_sum,
@@ -655,42 +539,42 @@ static void
 test_int64_extremes(void)
 {
 	decsum		s = empty_sum;
-	ref			total = {{0}},
+	unit_ref	total = {{0}},
 				r;
 	char		got[64],
-				want[REF_LEN + 4];
+				want[UNIT_REF_TEXT];
 	int			ok = 1;
 
-	ref_from_text(&r, "9223372036854775807");
+	unit_ref_from_text(&r, "9223372036854775807");
 	for (int i = 0; i < 1000; i++)
 	{
 		if (decsum_add_int64(&s, INT64_MAX, NULL) != KPI_OK)
 			ok = 0;
-		ref_add(&total, &r);
+		unit_ref_add(&total, &r);
 	}
-	ref_to_text(&total, 0, want);
+	unit_ref_to_text(&total, 0, want);
 	CHECK(ok && strcmp(sum_text(&s, got), want) == 0 && strcmp(want, "9223372036854775807000") == 0,
 		  "int64: 1000 times INT64_MAX does not wrap");
 
-	ref_from_text(&r, "-9223372036854775808");
+	unit_ref_from_text(&r, "-9223372036854775808");
 	for (int i = 0; i < 3000; i++)
 	{
 		decsum_add_int64(&s, INT64_MIN, NULL);
-		ref_add(&total, &r);
+		unit_ref_add(&total, &r);
 	}
-	ref_to_text(&total, 0, want);
+	unit_ref_to_text(&total, 0, want);
 	CHECK(strcmp(sum_text(&s, got), want) == 0 && s.count == 4000, "int64: then 3000 times INT64_MIN");
 	CHECK(decsum_remove_int64(&s, INT64_MIN, NULL) == KPI_OK && decsum_remove_int64(&s, INT64_MAX, NULL) == KPI_OK,
 		  "int64: remove the extremes");
-	ref_from_text(&r, "1");
-	ref_add(&total, &r);		/* - INT64_MIN - INT64_MAX = +1 */
-	ref_to_text(&total, 0, want);
+	unit_ref_from_text(&r, "1");
+	unit_ref_add(&total, &r);		/* - INT64_MIN - INT64_MAX = +1 */
+	unit_ref_to_text(&total, 0, want);
 	CHECK(strcmp(sum_text(&s, got), want) == 0 && s.count == 3998, "int64: removal of the extremes is exact");
 
 	/* doubling by self-merge: sum INT64_MAX * 2^62 */
 	s = empty_sum;
 	decsum_add_int64(&s, INT64_MAX, NULL);
-	ref_from_text(&total, "9223372036854775807");
+	unit_ref_from_text(&total, "9223372036854775807");
 	ok = 1;
 	for (int i = 0; i < 62; i++)
 	{
@@ -699,9 +583,9 @@ test_int64_extremes(void)
 		if (decsum_merge(&s, &copy, NULL) != KPI_OK)
 			ok = 0;
 		r = total;
-		ref_add(&total, &r);
+		unit_ref_add(&total, &r);
 	}
-	ref_to_text(&total, 0, want);
+	unit_ref_to_text(&total, 0, want);
 	CHECK(ok && strcmp(sum_text(&s, got), want) == 0 && s.count == (int64_t) 1 << 62 &&
 		  s.max_scale_count == s.count, "int64: 62 self-merges give INT64_MAX * 2^62 exactly");
 }
@@ -806,37 +690,13 @@ test_format_parse(void)
 		{
 			__int128	v = (__int128) (((unsigned __int128) unit_rng_next() << 64) | unit_rng_next());
 			int32_t		scale = (int32_t) (unit_rng_next() % 50);
-			char		digits[64],
-						want[128],
+			char		want[128],
 						got[DECSUM_TEXT_SIZE(50)];
-			const char *mag;
-			int			len;
-			char	   *p = want;
 			__int128	back;
 			int32_t		backscale;
 
 			v >>= unit_rng_next() % 128;
-			unit_i128_text(v, digits);
-			mag = digits[0] == '-' ? digits + 1 : digits;
-			len = (int) strlen(mag);
-			if (v < 0)
-				*p++ = '-';
-			if (len > scale)
-			{
-				memcpy(p, mag, (size_t) (len - scale));
-				p += len - scale;
-			}
-			else
-				*p++ = '0';
-			if (scale > 0)
-			{
-				*p++ = '.';
-				for (int k = 0; k < scale - len; k++)
-					*p++ = '0';
-				strcpy(p, len > scale ? mag + len - scale : mag);
-			}
-			else
-				*p = '\0';
+			unit_i128_scaled_text(v, scale, want);
 			decsum_format(v, scale, got);
 			if (strcmp(got, want) != 0)
 				ok_format = 0;
@@ -847,6 +707,548 @@ test_format_parse(void)
 		CHECK(ok_format, "format: 20000 random sums and scales equal an independent rendering");
 		CHECK(ok_parse, "parse: 20000 random formatted sums read back exactly");
 	}
+}
+
+/* ------------------------------------------------------------ wide sums */
+
+static const kpi_allocator *mem = &kpi_malloc_allocator;
+
+/* A decsum alone in a malloc'd block, as the _wide functions want it. */
+static decsum *
+block_new(void)
+{
+	decsum	   *s = malloc(sizeof(decsum));
+
+	*s = empty_sum;
+	return s;
+}
+
+static decsum *
+block_copy(const decsum *s)
+{
+	decsum	   *copy = malloc(decsum_size(s));
+
+	memcpy(copy, s, decsum_size(s));
+	return copy;
+}
+
+static bool
+block_same(const decsum *a, const decsum *b)
+{
+	return decsum_size(a) == decsum_size(b) && memcmp(a, b, decsum_size(a)) == 0;
+}
+
+/* Adds (or removes) decimal text to a decsum alone in its block. */
+static kpi_status
+wide_step(decsum **s, const char *text, bool remove)
+{
+	unit_decimal t;
+	const decsum_decimal *d = unit_make_decimal(&t, text);
+	void	   *block = *s;
+	kpi_status	st = remove ? decsum_remove_decimal_wide(&block, 0, d, mem, NULL) :
+		decsum_add_decimal_wide(&block, 0, d, mem, NULL);
+
+	*s = block;
+	return st;
+}
+
+static kpi_status
+wide_add(decsum **s, const char *text)
+{
+	return wide_step(s, text, false);
+}
+
+static kpi_status
+wide_remove(decsum **s, const char *text)
+{
+	return wide_step(s, text, true);
+}
+
+static kpi_status
+wide_merge(decsum **s, const decsum *src)
+{
+	void	   *block = *s;
+	kpi_status	st = decsum_merge_wide(&block, 0, src, mem, NULL);
+
+	*s = block;
+	return st;
+}
+
+/* The sum's text, through decsum_append_sum (malloc'd). */
+static char *
+wide_text(const decsum *s)
+{
+	kpi_strbuf	sb;
+
+	kpi_strbuf_init(&sb, mem);
+	decsum_append_sum(s, &sb);
+	return sb.data;
+}
+
+static bool
+wide_text_is(const decsum *s, const char *expected)
+{
+	return unit_text_is(wide_text(s), expected);
+}
+
+/*
+ * Whether the coefficient of decimal text (its digits without the point)
+ * fits in 128 bits, decided on the digits: fewer than 39, or 39 that do
+ * not pass 2^127 - 1 (2^127 when negative).
+ */
+static bool
+coef_fits(const char *text)
+{
+	char		digits[UNIT_REF_TEXT];
+	size_t		n = 0;
+	bool		neg = text[0] == '-';
+
+	for (const char *p = text; *p; p++)
+		if (*p >= '0' && *p <= '9' && (n > 0 || *p != '0'))
+			digits[n++] = *p;
+	digits[n] = '\0';
+	if (n != 39)
+		return n < 39;
+	return strcmp(digits, neg ? "170141183460469231731687303715884105728" :
+				  "170141183460469231731687303715884105727") <= 0;
+}
+
+/* A state is canonical: narrow exactly when its sum fits, zero sum narrow. */
+static bool
+canonical_sum(const decsum *s)
+{
+	char	   *t = wide_text(s);
+	bool		ok = (s->wide == 0) == coef_fits(t) && (s->wide == 0 || s->sum == 0);
+
+	free(t);
+	return ok;
+}
+
+static void
+test_wide_switch(void)
+{
+	const char *nines = "99999999999999999999999999999999999999";	/* 38 */
+	decsum	   *s = block_new();
+	decsum	   *fresh = block_new();
+
+	CHECK(wide_add(&s, nines) == KPI_OK && s->wide == 0 && decsum_size(s) == sizeof(decsum),
+		  "switch: 38 nines stay narrow");
+	CHECK(wide_add(&s, nines) == KPI_OK && s->wide == 5 && s->sum == 0 &&
+		  decsum_size(s) == sizeof(decsum) + 5 * sizeof(uint32_t) && s->count == 2 &&
+		  s->max_scale_count == 2 && wide_text_is(s, "199999999999999999999999999999999999998"),
+		  "switch: twice 38 nines go wide: 5 limbs after the struct, the sum exact");
+	{
+		decsum_decimal zero = {false, 0, 0, 0, NULL};
+
+		CHECK(decsum_add_decimal(s, &zero, NULL) == KPI_ERR_OVERFLOW && decsum_add_int64(s, 1, NULL) == KPI_ERR_OVERFLOW &&
+			  decsum_merge(s, &empty_sum, NULL) == KPI_ERR_OVERFLOW,
+			  "switch: the narrow functions refuse a wide sum");
+	}
+	CHECK(wide_remove(&s, nines) == KPI_OK && s->wide == 0 && decsum_size(s) == sizeof(decsum),
+		  "switch: removing one goes back to narrow");
+	wide_add(&fresh, nines);
+	CHECK(block_same(s, fresh), "switch: the same bytes as a state that never went wide");
+
+	/* the example: 10^30 and 10^-9 in one group */
+	free(s);
+	s = block_new();
+	CHECK(wide_add(&s, "1000000000000000000000000000000") == KPI_OK &&
+		  wide_add(&s, "0.000000001") == KPI_OK && s->wide == 5 && s->scale == 9 &&
+		  s->max_scale_count == 1 && wide_text_is(s, "1000000000000000000000000000000.000000001"),
+		  "switch: 10^30 + 10^-9 is exact at scale 9");
+	CHECK(wide_add(&s, "-1000000000000000000000000000000") == KPI_OK && s->wide == 0 &&
+		  s->scale == 9 && s->sum == 1 && s->count == 3 && wide_text_is(s, "0.000000001"),
+		  "switch: adding -10^30 cancels back to a narrow 10^-9");
+
+	/* the edges of 128 bits */
+	free(s);
+	s = block_new();
+	CHECK(wide_add(&s, "170141183460469231731687303715884105727") == KPI_OK && s->wide == 0,
+		  "switch: 2^127 - 1 is narrow");
+	{
+		void	   *block = s;
+
+		CHECK(decsum_add_int64_wide(&block, 0, 1, mem, NULL) == KPI_OK &&
+			  ((decsum *) block)->wide == 5 && wide_text_is(block, "170141183460469231731687303715884105728"),
+			  "switch: + 1 is 2^127, wide");
+		CHECK(decsum_remove_int64_wide(&block, 0, 1, mem, NULL) == KPI_OK && ((decsum *) block)->wide == 0 &&
+			  ((decsum *) block)->sum == KPI_INT128_MAX, "switch: - 1 again is narrow");
+		s = block;
+	}
+	free(s);
+	s = block_new();
+	CHECK(wide_add(&s, "-170141183460469231731687303715884105728") == KPI_OK && s->wide == 0 &&
+		  s->sum == KPI_INT128_MIN, "switch: -2^127 is narrow");
+	CHECK(wide_add(&s, "-1") == KPI_OK && s->wide == -5 &&
+		  wide_text_is(s, "-170141183460469231731687303715884105729"), "switch: - 1 is wide and negative");
+
+	/* without an allocator the block cannot grow */
+	{
+		decsum		before = *fresh;
+		void	   *block = fresh;
+		unit_decimal t;
+		kpi_msg		msg;
+
+		msg.text[0] = '\0';
+		CHECK(decsum_add_decimal_wide(&block, 0, unit_make_decimal(&t, nines), NULL, &msg) == KPI_ERR_OVERFLOW &&
+			  block == fresh && same_state(fresh, &before) && msg.text[0] != '\0',
+			  "switch: with mem NULL a sum past 128 bits fails as before; state unchanged");
+	}
+	free(s);
+	free(fresh);
+}
+
+/* Random adds of huge, tiny and ordinary decimals against the reference. */
+static void
+test_wide_random(void)
+{
+	int			ok = 1,
+				canon = 1,
+				went_wide = 0;
+
+	for (int round = 0; round < 150; round++)
+	{
+		decsum	   *s = block_new();
+		expected	e = {{{0}}, 0, 0, 0};
+		int			n = 1 + (int) (unit_rng_next() % 40);
+		char	   *got;
+
+		for (int i = 0; i < n; i++)
+		{
+			char		text[200];
+
+			if (unit_rng_next() % 3 == 0)
+				unit_random_decimal(text, 8, 2);
+			else
+				unit_random_decimal(text, 60, 60);
+			if (wide_add(&s, text) != KPI_OK)
+				ok = 0;
+			expect_add(&e, text);
+			if (!canonical_sum(s))
+				canon = 0;
+			went_wide += s->wide != 0;
+		}
+		got = wide_text(s);
+		if (!as_expected(s, got, &e))
+		{
+			if (ok)
+				printf("# round %d: got %s\n", round, got);
+			ok = 0;
+		}
+		free(got);
+		free(s);
+	}
+	CHECK(ok, "wide: 150 sequences of decimals up to 10^60 and 10^-60 equal the digit-by-digit reference");
+	CHECK(canon, "wide: after every add the sum is narrow exactly when it fits in 128 bits");
+	CHECK(went_wide > 1000, "wide: most of those sums were wide");
+}
+
+/*
+ * The moving window of test_moving_window over values that make the sum
+ * go wide and come back: every frame equals the reference, and the state
+ * has the bytes of a fresh one built from the frame.
+ */
+static void
+test_wide_window(void)
+{
+	enum
+	{
+		STEPS = 1500, MAXW = 8
+	};
+	static char values[STEPS][120];
+	decsum	   *s = block_new();
+	int			head = 0,
+				width = 0;
+	int			ok_value = 1,
+				ok_bytes = 1,
+				ok_rule = 1,
+				restarts = 0,
+				narrow_after_wide = 0;
+	bool		was_wide = false;
+
+	for (int step = 0; step < STEPS; step++)
+	{
+		int			frame = 1 + (int) (unit_rng_next() % MAXW);
+
+		if (unit_rng_next() % 2)
+			unit_random_decimal(values[step], 45, 4);
+		else
+			unit_random_decimal(values[step], 5, 30);
+		if (wide_add(&s, values[step]) != KPI_OK)
+			ok_value = 0;
+		width++;
+		while (width > frame)
+		{
+			expected	e = expect_run(values[head], sizeof(values[0]), width);
+			bool		expect_fail = expect_cannot_remove(&e, values[head]);
+			decsum	   *before = block_copy(s);
+			kpi_status	st = wide_remove(&s, values[head]);
+
+			if ((st == KPI_CANNOT_INVERT) != expect_fail || (st != KPI_OK && st != KPI_CANNOT_INVERT) ||
+				(st != KPI_OK && !block_same(s, before)))
+				ok_rule = 0;
+			free(before);
+			head++;
+			width--;
+			if (st == KPI_CANNOT_INVERT)
+			{
+				restarts++;
+				free(s);
+				s = block_new();
+				for (int k = head; k < head + width; k++)
+					wide_add(&s, values[k]);
+			}
+		}
+		{
+			expected	e = expect_run(values[head], sizeof(values[0]), width);
+			decsum	   *fresh = block_new();
+			char	   *got = wide_text(s);
+
+			for (int k = head; k < head + width; k++)
+				wide_add(&fresh, values[k]);
+			if (!as_expected(s, got, &e))
+				ok_value = 0;
+			if (!block_same(s, fresh))
+				ok_bytes = 0;
+			free(got);
+			free(fresh);
+		}
+		if (was_wide && s->wide == 0)
+			narrow_after_wide++;
+		was_wide = s->wide != 0;
+	}
+	CHECK(ok_value, "wide window: every frame's sum equals the reference");
+	CHECK(ok_bytes, "wide window: every frame has the bytes of a fresh state (narrow when it fits)");
+	CHECK(ok_rule, "wide window: removal fails exactly by numeric's rule, leaving the state as it was");
+	CHECK(restarts > 50 && narrow_after_wide > 50, "wide window: restarts and wide-to-narrow returns both happen");
+	free(s);
+}
+
+static size_t
+block_size(const void *s)
+{
+	return decsum_size(s);
+}
+
+static kpi_status
+merge_blocks(void **into, const void *from)
+{
+	return decsum_merge_wide(into, 0, from, mem, NULL);
+}
+
+static void
+add_random_huge(void **whole, void **part, void *ctx)
+{
+	char		text[130];
+	unit_decimal t;
+
+	(void) ctx;
+	if (unit_rng_next() % 2)
+		unit_random_decimal(text, 50, 50);
+	else
+		unit_random_decimal(text, 6, 2);
+	decsum_add_decimal_wide(whole, 0, unit_make_decimal(&t, text), mem, NULL);
+	decsum_add_decimal_wide(part, 0, unit_make_decimal(&t, text), mem, NULL);
+}
+
+static void
+test_wide_merge(void)
+{
+	const unit_merge_ops ops = {0, block_size, &empty_sum, merge_blocks, add_random_huge, NULL};
+	unit_merge_ok ok = UNIT_MERGE_OK_INIT;
+	decsum	   *wide = block_new(),
+			   *narrow = block_new(),
+			   *s;
+
+	wide_add(&wide, "123456789012345678901234567890123456789012.5");
+	wide_add(&narrow, "-0.25");
+	s = block_copy(narrow);
+	CHECK(wide_merge(&s, wide) == KPI_OK && s->wide == 5 && s->scale == 2 && s->count == 2 &&
+		  s->max_scale_count == 1 && wide_text_is(s, "123456789012345678901234567890123456789012.25"),
+		  "merge: wide into narrow");
+	free(s);
+	s = block_copy(wide);
+	CHECK(wide_merge(&s, narrow) == KPI_OK && s->wide == 5 && wide_text_is(s, "123456789012345678901234567890123456789012.25"),
+		  "merge: narrow into wide, the same");
+	free(s);
+	free(narrow);
+	narrow = block_new();
+	wide_add(&narrow, "-123456789012345678901234567890123456789012.5");
+	s = block_copy(wide);
+	CHECK(wide_merge(&s, narrow) == KPI_OK && s->wide == 0 && s->sum == 0 && s->scale == 1 &&
+		  s->count == 2 && s->max_scale_count == 2, "merge: wide + its negation is a narrow zero at scale 1");
+	free(s);
+	s = block_copy(wide);
+	CHECK(wide_merge(&s, &empty_sum) == KPI_OK && block_same(s, wide), "merge: wide + empty = wide");
+	free(s);
+	free(wide);
+	free(narrow);
+
+	for (int round = 0; round < 300; round++)
+		unit_merge_round(&ops, 30, 5, &ok);
+	CHECK(ok.split, "merge: 300 random splits of huge and tiny sums merged in any order equal sequential adds, byte for byte");
+	CHECK(ok.comm, "merge: commutative with wide sums");
+	CHECK(ok.assoc, "merge: associative with wide sums");
+	CHECK(ok.ident, "merge: empty + x = x + empty = x with wide sums");
+}
+
+/* A decsum at the end of a larger block: what comes before it stays. */
+static void
+test_wide_offset(void)
+{
+	enum
+	{
+		HEAD = 24
+	};
+	char	   *block = malloc(HEAD + sizeof(decsum));
+	void	   *b;
+	unit_decimal t;
+	bool		ok = true;
+
+	memset(block, 0xA5, HEAD);
+	memcpy(block + HEAD, &empty_sum, sizeof(decsum));
+	b = block;
+	ok = decsum_add_decimal_wide(&b, HEAD, unit_make_decimal(&t, "100000000000000000000000000000000000000000000000000"),
+								 mem, NULL) == KPI_OK;
+	block = b;
+	ok = ok && ((decsum *) (block + HEAD))->wide == 6;
+	for (int i = 0; i < HEAD; i++)
+		ok = ok && (unsigned char) block[i] == 0xA5;
+	CHECK(ok, "offset: a decsum after 24 bytes of its owner grows; the owner's bytes stay");
+	ok = decsum_remove_decimal_wide(&b, HEAD, unit_make_decimal(&t, "100000000000000000000000000000000000000000000000000"),
+									mem, NULL) == KPI_OK;
+	block = b;
+	ok = ok && memcmp(block + HEAD, &empty_sum, sizeof(decsum)) == 0;
+	for (int i = 0; i < HEAD; i++)
+		ok = ok && (unsigned char) block[i] == 0xA5;
+	CHECK(ok, "offset: and shrinks back to the empty sum");
+	free(block);
+}
+
+static void
+test_set_parse_sum(void)
+{
+	static const struct
+	{
+		const char *text;
+		const char *out;
+		int			wide;
+	}			cases[] = {
+		{"0", "0", 0},
+		{"-0.00", "0.00", 0},
+		{"170141183460469231731687303715884105727", "170141183460469231731687303715884105727", 0},
+		{"-170141183460469231731687303715884105728", "-170141183460469231731687303715884105728", 0},
+		{"170141183460469231731687303715884105728", "170141183460469231731687303715884105728", 5},
+		{"-0.000000000000000000000000000000000000000001", "-0.000000000000000000000000000000000000000001", 0},
+		{"-1000000000000000000000000000000000000000000000.5", "-1000000000000000000000000000000000000000000000.5", -6},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		decsum	   *s = block_new();
+		void	   *b = s;
+		char		what[200];
+
+		s->count = 1;
+		s->max_scale_count = 1;
+		snprintf(what, sizeof(what), "parse_sum: %s is %s", cases[i].text, cases[i].wide ? "wide" : "narrow");
+		CHECK(decsum_parse_sum(&b, 0, cases[i].text, strlen(cases[i].text), mem, NULL) == KPI_OK &&
+			  ((decsum *) b)->wide == cases[i].wide && ((decsum *) b)->count == 1 &&
+			  ((decsum *) b)->max_scale_count == 1 && wide_text_is(b, cases[i].out), what);
+		free(b);
+	}
+	{
+		/* 16383 digits after the point are fine, 16384 are not */
+		size_t		len = 2 + DECSUM_MAX_SCALE + 1;
+		char	   *text = malloc(len + 1);
+		decsum	   *s = block_new();
+		void	   *b = s;
+		kpi_msg		msg;
+
+		memset(text, '0', len);
+		text[1] = '.';
+		text[len - 1] = '1';
+		text[len] = '\0';
+		msg.text[0] = '\0';
+		CHECK(decsum_parse_sum(&b, 0, text, len, mem, &msg) == KPI_ERR_TEXT && msg.text[0] != '\0' &&
+			  b == s && same_state(s, &empty_sum), "parse_sum: 16384 digits after the point are bad text");
+		text[len - 2] = '1';
+		CHECK(decsum_parse_sum(&b, 0, text, len - 1, mem, NULL) == KPI_OK &&
+			  ((decsum *) b)->scale == DECSUM_MAX_SCALE && ((decsum *) b)->wide == 0 && ((decsum *) b)->sum == 1,
+			  "parse_sum: 10^-16383 is the narrow coefficient 1 at scale 16383");
+		text[0] = '1';
+		CHECK(decsum_parse_sum(&b, 0, text, len - 1, mem, NULL) == KPI_OK &&
+			  ((decsum *) b)->scale == DECSUM_MAX_SCALE && ((decsum *) b)->wide == (16384 + 8) / 9,
+			  "parse_sum: 1 + 10^-16383 is wide: 16384 digits in 1821 limbs");
+		free(b);
+		free(text);
+	}
+	{
+		/* digits before the point: DECSUM_MAX_INT_DIGITS, and one more */
+		size_t		len = DECSUM_MAX_INT_DIGITS + 1;
+		char	   *text = malloc(len + 1);
+		decsum	   *s = block_new();
+		void	   *b = s;
+
+		memset(text, '9', len);
+		text[len] = '\0';
+		CHECK(decsum_parse_sum(&b, 0, text, len, mem, NULL) == KPI_ERR_TEXT && same_state(b, &empty_sum),
+			  "parse_sum: more digits before the point than any sum of numerics is bad text");
+		CHECK(decsum_parse_sum(&b, 0, text, len - 1, mem, NULL) == KPI_OK &&
+			  bigdec_digits(&(bigdec) {(uint32_t *) ((decsum *) b + 1), ((decsum *) b)->wide, 0, false}) ==
+			  DECSUM_MAX_INT_DIGITS, "parse_sum: exactly that many are fine");
+		free(b);
+		free(text);
+	}
+	{
+		/* crafted digits whose scale passes numeric's: refused, state unchanged */
+		int16_t		raw[1] = {1};
+		decsum_decimal d = {false, -5000, 0, 1, raw};
+		decsum	   *s = block_new();
+		void	   *b = s;
+
+		wide_add(&s, "5");
+		b = s;
+		CHECK(decsum_add_decimal_wide(&b, 0, &d, mem, NULL) == KPI_ERR_OVERFLOW && b == s && s->sum == 5 &&
+			  s->count == 1, "limits: a value with 20000 digits after the point is refused; state unchanged");
+		free(s);
+	}
+}
+
+static void
+test_wide_nomem(void)
+{
+	const kpi_allocator *failing = &unit_failing_allocator;
+	int			ok = 1;
+
+	/* fail the first, second, ... allocation of a switch to wide and back */
+	for (int budget = 0; budget < 6; budget++)
+	{
+		decsum	   *s = block_new();
+		decsum	   *before;
+		void	   *b;
+		unit_decimal t;
+		kpi_status	st;
+
+		wide_add(&s, "99999999999999999999999999999999999999");
+		before = block_copy(s);
+		b = s;
+		unit_alloc_left = budget;
+		st = decsum_add_decimal_wide(&b, 0, unit_make_decimal(&t, "99999999999999999999999999999999999999"),
+									 failing, NULL);
+		if (st == KPI_OK ? ((decsum *) b)->wide != 5 : (st != KPI_ERR_NOMEM || !block_same(b, before)))
+			ok = 0;
+		free(before);
+		before = block_copy(b);
+		unit_alloc_left = budget;
+		st = decsum_remove_decimal_wide(&b, 0, unit_make_decimal(&t, "99999999999999999999999999999999999999"),
+										failing, NULL);
+		if (st == KPI_OK ? ((decsum *) b)->wide != 0 : (st != KPI_ERR_NOMEM || !block_same(b, before)))
+			ok = 0;
+		free(before);
+		free(b);
+	}
+	CHECK(ok, "no memory: a failed allocation at any point leaves the state as it was, and leaks nothing");
 }
 
 int
@@ -864,5 +1266,12 @@ main(void)
 	test_overflow();
 	test_int64_extremes();
 	test_format_parse();
+	test_wide_switch();
+	test_wide_random();
+	test_wide_window();
+	test_wide_merge();
+	test_wide_offset();
+	test_set_parse_sum();
+	test_wide_nomem();
 	return unit_done();
 }

@@ -331,25 +331,25 @@ test_remove(void)
 }
 
 static kpi_status
-merge_sums(void *into, const void *from)
+merge_sums(void **into, const void *from)
 {
-	return fsum_merge(into, from, NULL);
+	return fsum_merge(*into, from, NULL);
 }
 
 static void
-add_random_cents(void *whole, void *part, void *ctx)
+add_random_cents(void **whole, void **part, void *ctx)
 {
 	double		v = random_cents();
 
 	(void) ctx;
-	fsum_add(whole, v, NULL);
-	fsum_add(part, v, NULL);
+	fsum_add(*whole, v, NULL);
+	fsum_add(*part, v, NULL);
 }
 
 static void
 test_merge(void)
 {
-	const unit_merge_ops ops = {sizeof(fsum), &empty, merge_sums, add_random_cents, NULL};
+	const unit_merge_ops ops = {sizeof(fsum), NULL, &empty, merge_sums, add_random_cents, NULL};
 	unit_merge_ok ok = UNIT_MERGE_OK_INIT;
 
 	for (int round = 0; round < 500; round++)

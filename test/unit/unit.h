@@ -17,8 +17,11 @@
 #define KPI_UNIT_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int	unit_count;
 static int	unit_failed;
@@ -83,6 +86,21 @@ static inline int
 unit_rand_below(int n)
 {
 	return (int) (unit_rng_next() % (uint64_t) n);
+}
+
+/*
+ * Whether got, a malloc'd text, is the expected one, printing both when
+ * it is not; got is freed.
+ */
+static inline bool
+unit_text_is(char *got, const char *expected)
+{
+	bool		ok = strcmp(got, expected) == 0;
+
+	if (!ok)
+		printf("#   got      %s\n#   expected %s\n", got, expected);
+	free(got);
+	return ok;
 }
 
 #endif							/* KPI_UNIT_H */

@@ -7,13 +7,16 @@
  * A test describes its state with a unit_merge_ops and calls
  * unit_merge_round as often as it likes.  Each round accumulates a random
  * sequence of values both whole and split into random parts, then checks,
- * byte for byte (memcmp):
+ * byte for byte (same size, then memcmp):
  *   split: merging the parts, in a rotated order, gives the whole;
  *   comm:  a + b = b + a;
  *   assoc: (a + b) + c = a + (b + c);
  *   ident: empty + a = a + empty = a;
  * on the parts a, b and c.  A law that fails, or a merge that does not
  * return KPI_OK, clears that law's flag in unit_merge_ok.
+ *
+ * States live in malloc'd blocks, which merge and add_random may
+ * reallocate (states whose size changes: set size_of).
  *
  * IDENTIFICATION
  *	  test/unit/unit_merge.h
@@ -31,12 +34,13 @@
 
 typedef struct unit_merge_ops
 {
-	size_t		size;			/* sizeof the state */
+	size_t		size;			/* sizeof a fixed-size state */
+	size_t		(*size_of) (const void *state);	/* or NULL: size */
 	const void *empty;			/* the empty state */
-	/* into += from */
-	kpi_status	(*merge) (void *into, const void *from);
-	/* draws one random value and adds it to both states */
-	void		(*add_random) (void *whole, void *part, void *ctx);
+	/* *into += from; may realloc *into */
+	kpi_status	(*merge) (void **into, const void *from);
+	/* draws one random value and adds it to both states (may realloc them) */
+	void		(*add_random) (void **whole, void **part, void *ctx);
 	void	   *ctx;			/* passed to add_random */
 } unit_merge_ops;
 
@@ -50,12 +54,45 @@ typedef struct unit_merge_ok
 
 #define UNIT_MERGE_OK_INIT {true, true, true, true}
 
-/* into = a + b; false if the merge fails */
-static inline bool
-unit_merge_sum(const unit_merge_ops *ops, void *into, const void *a, const void *b)
+static inline size_t
+unit_merge_size(const unit_merge_ops *ops, const void *state)
 {
-	memcpy(into, a, ops->size);
-	return ops->merge(into, b) == KPI_OK;
+	return ops->size_of != NULL ? ops->size_of(state) : ops->size;
+}
+
+/* A malloc'd copy of a state. */
+static inline void *
+unit_merge_copy(const unit_merge_ops *ops, const void *state)
+{
+	size_t		size = unit_merge_size(ops, state);
+	void	   *copy = malloc(size);
+
+	if (copy == NULL)
+		abort();
+	memcpy(copy, state, size);
+	return copy;
+}
+
+static inline bool
+unit_merge_same(const unit_merge_ops *ops, const void *a, const void *b)
+{
+	size_t		size = unit_merge_size(ops, a);
+
+	return size == unit_merge_size(ops, b) && memcmp(a, b, size) == 0;
+}
+
+/* A new malloc'd a + b, or NULL if the merge fails. */
+static inline void *
+unit_merge_sum(const unit_merge_ops *ops, const void *a, const void *b)
+{
+	void	   *sum = unit_merge_copy(ops, a);
+
+	if (ops->merge(&sum, b) != KPI_OK)
+	{
+		free(sum);
+		return NULL;
+	}
+	return sum;
 }
 
 /*
@@ -66,59 +103,63 @@ static inline void
 unit_merge_round(const unit_merge_ops *ops, int max_values, int max_parts,
 				 unit_merge_ok *ok)
 {
-	size_t		size = ops->size;
 	int			n = (int) (unit_rng_next() % (uint64_t) max_values);
 	int			parts = 1 + (int) (unit_rng_next() % (uint64_t) max_parts);
-	unsigned char *mem = malloc(size * (size_t) (8 + parts));
-	unsigned char *whole,
-			   *merged,
-			   *ab,
+	void	   *whole = unit_merge_copy(ops, ops->empty);
+	void	   *merged = unit_merge_copy(ops, ops->empty);
+	void	  **part = malloc(sizeof(void *) * (size_t) parts);
+	void	   *ab,
 			   *ba,
 			   *bc,
+			   *ab_c,
 			   *a_bc,
 			   *ea,
-			   *ae,
-			   *part;
-	const unsigned char *a,
+			   *ae;
+	const void *a,
 			   *b,
 			   *c;
 
-	if (mem == NULL)
+	if (part == NULL)
 		abort();
-	whole = mem;
-	merged = mem + size;
-	ab = mem + 2 * size;
-	ba = mem + 3 * size;
-	bc = mem + 4 * size;
-	a_bc = mem + 5 * size;
-	ea = mem + 6 * size;
-	ae = mem + 7 * size;
-	part = mem + 8 * size;
-	a = part;
-	b = part + size * (size_t) (1 % parts);
-	c = part + size * (size_t) (2 % parts);
-	memcpy(whole, ops->empty, size);
-	memcpy(merged, ops->empty, size);
 	for (int p = 0; p < parts; p++)
-		memcpy(part + size * (size_t) p, ops->empty, size);
+		part[p] = unit_merge_copy(ops, ops->empty);
 	for (int i = 0; i < n; i++)
-		ops->add_random(whole, part + size * (unit_rng_next() % (uint64_t) parts), ops->ctx);
+		ops->add_random(&whole, &part[unit_rng_next() % (uint64_t) parts], ops->ctx);
 	for (int k = 0, start = (int) (unit_rng_next() % (uint64_t) parts); k < parts; k++)
-		if (ops->merge(merged, part + size * (size_t) ((start + k) % parts)) != KPI_OK)
+		if (ops->merge(&merged, part[(start + k) % parts]) != KPI_OK)
 			ok->split = false;
-	if (memcmp(merged, whole, size) != 0)
+	if (!unit_merge_same(ops, merged, whole))
 		ok->split = false;
 
-	if (!unit_merge_sum(ops, ab, a, b) || !unit_merge_sum(ops, ba, b, a) || memcmp(ab, ba, size) != 0)
+	a = part[0];
+	b = part[1 % parts];
+	c = part[2 % parts];
+	ab = unit_merge_sum(ops, a, b);
+	ba = unit_merge_sum(ops, b, a);
+	if (ab == NULL || ba == NULL || !unit_merge_same(ops, ab, ba))
 		ok->comm = false;
-	/* ab becomes (a + b) + c */
-	if (ops->merge(ab, c) != KPI_OK || !unit_merge_sum(ops, bc, b, c) ||
-		!unit_merge_sum(ops, a_bc, a, bc) || memcmp(ab, a_bc, size) != 0)
+	bc = unit_merge_sum(ops, b, c);
+	ab_c = ab != NULL ? unit_merge_sum(ops, ab, c) : NULL;
+	a_bc = bc != NULL ? unit_merge_sum(ops, a, bc) : NULL;
+	if (ab_c == NULL || a_bc == NULL || !unit_merge_same(ops, ab_c, a_bc))
 		ok->assoc = false;
-	if (!unit_merge_sum(ops, ea, ops->empty, a) || !unit_merge_sum(ops, ae, a, ops->empty) ||
-		memcmp(ea, a, size) != 0 || memcmp(ae, a, size) != 0)
+	ea = unit_merge_sum(ops, ops->empty, a);
+	ae = unit_merge_sum(ops, a, ops->empty);
+	if (ea == NULL || ae == NULL || !unit_merge_same(ops, ea, a) || !unit_merge_same(ops, ae, a))
 		ok->ident = false;
-	free(mem);
+
+	free(ab);
+	free(ba);
+	free(bc);
+	free(ab_c);
+	free(a_bc);
+	free(ea);
+	free(ae);
+	for (int p = 0; p < parts; p++)
+		free(part[p]);
+	free(part);
+	free(whole);
+	free(merged);
 }
 
 #endif							/* KPI_UNIT_MERGE_H */
