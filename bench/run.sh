@@ -10,6 +10,8 @@
 # Environment:
 #   KPI_BENCH_ORDERS         rows of bench_orders            (5000000)
 #   KPI_BENCH_CUSTOMERS      customers in bench_orders       (20000)
+#   KPI_BENCH_MANY_CUSTOMERS customers in bench_orders_many  (1000000; as
+#                            many orders as bench_orders)
 #   KPI_BENCH_SESSIONS       sessions in bench_events        (700000, ~5.3M events)
 #   KPI_BENCH_CLV_CUSTOMERS  customers in bench_clv_orders   (200000)
 #   KPI_BENCH_RUNS           timed runs per query            (5, after 1 warm-up)
@@ -33,6 +35,7 @@ REPO_DIR=$(dirname "$BENCH_DIR")
 
 ORDERS=${KPI_BENCH_ORDERS:-5000000}
 CUSTOMERS=${KPI_BENCH_CUSTOMERS:-20000}
+MANY_CUSTOMERS=${KPI_BENCH_MANY_CUSTOMERS:-1000000}
 SESSIONS=${KPI_BENCH_SESSIONS:-700000}
 CLV_CUSTOMERS=${KPI_BENCH_CLV_CUSTOMERS:-200000}
 RUNS=${KPI_BENCH_RUNS:-5}
@@ -52,10 +55,12 @@ PARALLEL_SETTINGS="SET max_parallel_workers_per_gather = 2; SET parallel_setup_c
 die() { echo "bench: $*" >&2; exit 2; }
 log() { echo "bench: $*" >&2; }
 
-for v in ORDERS CUSTOMERS SESSIONS CLV_CUSTOMERS RUNS; do
+for v in ORDERS CUSTOMERS MANY_CUSTOMERS SESSIONS CLV_CUSTOMERS RUNS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "KPI_BENCH_$v must be a positive integer, not \"${!v}\""
 done
 ((ORDERS >= CUSTOMERS)) || die "KPI_BENCH_ORDERS must be at least KPI_BENCH_CUSTOMERS (every customer has an order)"
+((ORDERS >= MANY_CUSTOMERS)) ||
+	die "KPI_BENCH_ORDERS must be at least KPI_BENCH_MANY_CUSTOMERS (every customer has an order)"
 for m in $MODES; do
 	[[ $m == serial || $m == parallel ]] || die "unknown mode \"$m\" in KPI_BENCH_MODES (serial, parallel)"
 done
@@ -140,7 +145,7 @@ data_problem() {
 	if [[ $1 == cdnow && ! -r $CDNOW_FILE ]]; then
 		echo "CDNOW data not found (set KPI_BENCH_CDNOW to cdnow_transactions.csv)"
 	fi
-	case $1 in orders | order_lines | events | clv | cdnow) ;; *) echo "unknown data set \"$1\" in -- @needs" ;; esac
+	case $1 in orders | orders_many | order_lines | events | clv | cdnow) ;; *) echo "unknown data set \"$1\" in -- @needs" ;; esac
 }
 
 declare -A ENSURED=()
@@ -158,6 +163,11 @@ ensure() {
 			table=bench_orders; file=orders.sql
 			scale="orders=$ORDERS customers=$CUSTOMERS"
 			vars=(-v "orders=$ORDERS" -v "customers=$CUSTOMERS") ;;
+		orders_many)
+			table=bench_orders_many; file=orders.sql
+			scale="orders=$ORDERS customers=$MANY_CUSTOMERS"
+			vars=(-v "orders=$ORDERS" -v "customers=$MANY_CUSTOMERS"
+				-v customers_table=bench_customers_many -v orders_table=bench_orders_many) ;;
 		order_lines)
 			ensure orders
 			table=bench_order_lines; file=order_lines.sql

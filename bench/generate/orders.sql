@@ -2,7 +2,10 @@
  * bench/generate/orders.sql
  *	  bench_customers and bench_orders: a synthetic B2B order history.
  *
- * psql variables: orders (total rows of bench_orders), customers.
+ * psql variables: orders (total rows of bench_orders), customers, and
+ * optionally customers_table and orders_table, the names of the two tables
+ * (bench_customers and bench_orders by default; run.sh makes the data set
+ * with many customers, bench_orders_many, under other names).
  * Deterministic: every value comes from bench.u/z/e of a row key (prng.sql).
  *
  * The shop, as generated:
@@ -35,9 +38,18 @@ SET work_mem = '1GB';
 SET maintenance_work_mem = '1GB';
 SET max_parallel_workers_per_gather = 0;
 
-DROP TABLE IF EXISTS bench_order_lines, bench_orders, bench_customers;
+\if :{?customers_table}
+\else
+\set customers_table bench_customers
+\endif
+\if :{?orders_table}
+\else
+\set orders_table bench_orders
+\endif
 
-CREATE UNLOGGED TABLE bench_customers AS
+DROP TABLE IF EXISTS :orders_table, :customers_table;
+
+CREATE UNLOGGED TABLE :customers_table AS
 WITH draw AS (
 	SELECT id,
 		CASE
@@ -83,14 +95,14 @@ SELECT id::integer AS customer_id, segment, first_day, last_day, weight, spend_m
 FROM counted
 ORDER BY id;
 
-CREATE UNLOGGED TABLE bench_orders AS
+CREATE UNLOGGED TABLE :orders_table AS
 WITH drawn AS (
 	SELECT c.customer_id, c.segment, c.spend_mu, k, c.first_key + k AS key,
 		CASE
 			WHEN k = 0 AND c.first_day > 0 THEN c.first_day
 			ELSE c.first_day + floor(bench.u(c.first_key + k, 201) * (c.last_day - c.first_day + 1))::integer
 		END AS raw_day
-	FROM bench_customers AS c, generate_series(0, c.n_orders - 1) AS k
+	FROM :customers_table AS c, generate_series(0, c.n_orders - 1) AS k
 ), dated AS (
 	SELECT *,
 		CASE	/* day 0 = 2024-01-01 is a Monday: day % 7 >= 5 is a weekend */
@@ -119,7 +131,7 @@ SELECT row_number() OVER (ORDER BY ordered_at, customer_id, k)::bigint AS order_
 FROM priced
 ORDER BY order_id;
 
-ALTER TABLE bench_customers ADD PRIMARY KEY (customer_id);
-ALTER TABLE bench_orders ADD PRIMARY KEY (order_id);
-CREATE INDEX bench_orders_customer_idx ON bench_orders (customer_id, ordered_at);
-VACUUM (ANALYZE) bench_customers, bench_orders;
+ALTER TABLE :customers_table ADD PRIMARY KEY (customer_id);
+ALTER TABLE :orders_table ADD PRIMARY KEY (order_id);
+CREATE INDEX ON :orders_table (customer_id, ordered_at);
+VACUUM (ANALYZE) :customers_table, :orders_table;
