@@ -45,38 +45,7 @@ static const KpiStateType aov_state_type = {
 
 /* ---------------------------------------------------------- type I/O */
 
-PG_FUNCTION_INFO_V1(kpi_aov_state_in);
-PG_FUNCTION_INFO_V1(kpi_aov_state_out);
-PG_FUNCTION_INFO_V1(kpi_aov_state_recv);
-PG_FUNCTION_INFO_V1(kpi_aov_state_send);
-
-/* kpi.aov_state text input: "(v:1,kind:numeric,n:3,...)"; 22P02 if bad. */
-Datum
-kpi_aov_state_in(PG_FUNCTION_ARGS)
-{
-	return kpi_state_in(fcinfo, &aov_state_type);
-}
-
-/* kpi.aov_state canonical text output. */
-Datum
-kpi_aov_state_out(PG_FUNCTION_ARGS)
-{
-	return kpi_state_out(fcinfo, &aov_state_type);
-}
-
-/* kpi.aov_state binary input (network byte order); 22P03 if bad. */
-Datum
-kpi_aov_state_recv(PG_FUNCTION_ARGS)
-{
-	return kpi_state_recv(fcinfo, &aov_state_type);
-}
-
-/* kpi.aov_state binary output (network byte order). */
-Datum
-kpi_aov_state_send(PG_FUNCTION_ARGS)
-{
-	return kpi_state_send(fcinfo, &aov_state_type);
-}
+KPI_STATE_IO_FUNCTIONS(aov_state, &aov_state_type);
 
 /* ---------------------------------------------------------- transitions */
 

@@ -205,4 +205,28 @@ extern Datum kpi_state_out(FunctionCallInfo fcinfo, const KpiStateType *type);
 extern Datum kpi_state_recv(FunctionCallInfo fcinfo, const KpiStateType *type);
 extern Datum kpi_state_send(FunctionCallInfo fcinfo, const KpiStateType *type);
 
+/*
+ * KPI_STATE_IO_FUNCTIONS(name, type) defines the four type I/O functions
+ * of a state type described by the KpiStateType pointer `type`, named as
+ * the SQL declarations' C symbols:
+ *	 kpi_<name>_in(cstring)	   text input (the core's text form, see the
+ *							   type's core header); 22P02 if malformed
+ *	 kpi_<name>_out(state)	   canonical text output, reads back exactly
+ *	 kpi_<name>_recv(internal) binary input (network byte order); 22P03 if
+ *							   malformed
+ *	 kpi_<name>_send(state)	   binary output
+ * An unknown version byte is 0A000.  All are STRICT in SQL and allocate
+ * their result in CurrentMemoryContext.
+ */
+#define KPI_STATE_IO_FUNCTIONS(name, type) \
+	PG_FUNCTION_INFO_V1(kpi_##name##_in); \
+	PG_FUNCTION_INFO_V1(kpi_##name##_out); \
+	PG_FUNCTION_INFO_V1(kpi_##name##_recv); \
+	PG_FUNCTION_INFO_V1(kpi_##name##_send); \
+	Datum kpi_##name##_in(PG_FUNCTION_ARGS) { return kpi_state_in(fcinfo, (type)); } \
+	Datum kpi_##name##_out(PG_FUNCTION_ARGS) { return kpi_state_out(fcinfo, (type)); } \
+	Datum kpi_##name##_recv(PG_FUNCTION_ARGS) { return kpi_state_recv(fcinfo, (type)); } \
+	Datum kpi_##name##_send(PG_FUNCTION_ARGS) { return kpi_state_send(fcinfo, (type)); } \
+	extern int no_such_variable		/* swallows the caller's semicolon */
+
 #endif							/* KPI_H */

@@ -506,38 +506,7 @@ kpi_is_business_hours_timestamp(PG_FUNCTION_ARGS)
 static const KpiStateType offhours_state_type =
 KPI_FIXED_STATE_TYPE("kpi.offhours_state", offhours_core, offhours);
 
-PG_FUNCTION_INFO_V1(kpi_offhours_state_in);
-PG_FUNCTION_INFO_V1(kpi_offhours_state_out);
-PG_FUNCTION_INFO_V1(kpi_offhours_state_recv);
-PG_FUNCTION_INFO_V1(kpi_offhours_state_send);
-
-/* kpi.offhours_state text input: "(v:1,kind:rows,n:40,off:12)"; 22P02 if bad. */
-Datum
-kpi_offhours_state_in(PG_FUNCTION_ARGS)
-{
-	return kpi_state_in(fcinfo, &offhours_state_type);
-}
-
-/* kpi.offhours_state canonical text output. */
-Datum
-kpi_offhours_state_out(PG_FUNCTION_ARGS)
-{
-	return kpi_state_out(fcinfo, &offhours_state_type);
-}
-
-/* kpi.offhours_state binary input (network byte order); 22P03 if bad. */
-Datum
-kpi_offhours_state_recv(PG_FUNCTION_ARGS)
-{
-	return kpi_state_recv(fcinfo, &offhours_state_type);
-}
-
-/* kpi.offhours_state binary output (network byte order). */
-Datum
-kpi_offhours_state_send(PG_FUNCTION_ARGS)
-{
-	return kpi_state_send(fcinfo, &offhours_state_type);
-}
+KPI_STATE_IO_FUNCTIONS(offhours_state, &offhours_state_type);
 
 /*
  * Counts (or, with remove, uncounts) the row in arguments 1..3 into the
