@@ -191,7 +191,7 @@ SELECT kpi.window_funnel('1 h', funnel_at(sec), st = 1, st = 2) AS level,
        kpi.funnel(1, funnel_at(sec), '1 h', st = 1, st = 2) AS funnel,
        kpi.funnel_agg(1, funnel_at(sec), '1 h', st = 1, st = 2) AS state
 FROM (VALUES (0, 1)) v(sec, st) WHERE false;
-SELECT count(*) AS steps FROM kpi.funnel_steps('(v:1,steps:0,window:0,modes:[],events:[])');
+SELECT count(*) AS steps FROM kpi.funnel_steps('(v:1,steps:0,window:0,modes:[],keys:none,events:[])');
 SELECT kpi.funnel(name, funnel_at(sec), '20 s', step = 2, step = 3) AS funnel,
        kpi.conversion_rate(kpi.funnel_agg(name, funnel_at(sec), '20 s', step = 2, step = 3)) AS rate
 FROM funnel_people WHERE name = 'C';
@@ -248,6 +248,24 @@ SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, funnel_at(0), '1 h', true)
                            UNION ALL SELECT kpi.funnel_agg(1, funnel_at(0), '1 h', true, false)) u(s);
 SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, funnel_at(0), '1 h', true)
                            UNION ALL SELECT kpi.funnel_agg(1, funnel_at(0), '1 h', 'strict_once', true)) u(s);
+-- bigint and text session ids are keys of two spaces (ids as they are,
+-- and 64-bit hashes): their states do not combine, and a transition does
+-- not add a text key to a state of integer keys.
+SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1::bigint, funnel_at(0), '1 h', true)
+                           UNION ALL SELECT kpi.funnel_agg('1'::text, funnel_at(0), '1 h', true)) u(s);
+SELECT kpi.funnel_accum(kpi.funnel_agg(1, funnel_at(0), '1 h', true, false), 'x'::text, funnel_at(1), '1 h', true, false);
+-- Two states of text keys combine: session a has step 1 in one state and
+-- step 2, a minute later, in the other, so it reaches step 2; b only
+-- step 1.  The same state as from all the rows at once.
+SELECT kpi.funnel(kpi.rollup(s)) AS funnel,
+       kpi.rollup(s)::text LIKE '%,keys:hash,%' AS hashed_keys,
+       kpi.rollup(s)::text = (SELECT kpi.funnel_agg(e, funnel_at(sec), '1 h', st = 1, st = 2)::text
+                              FROM (VALUES ('a', 0, 1), ('b', 10, 1), ('a', 60, 2)) v(e, sec, st)) AS same_as_whole
+FROM (SELECT kpi.funnel_agg(e, funnel_at(sec), '1 h', st = 1, st = 2)
+      FROM (VALUES ('a', 0, 1), ('b', 10, 1)) v(e, sec, st)
+      UNION ALL
+      SELECT kpi.funnel_agg(e, funnel_at(sec), '1 h', st = 1, st = 2)
+      FROM (VALUES ('a', 60, 2)) v(e, sec, st)) u(s);
 -- A blank state (no rows) combines with anything.
 SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, funnel_at(0), '1 h', 'strict_once', true)
-                           UNION ALL SELECT '(v:1,steps:0,window:0,modes:[],events:[])') u(s);
+                           UNION ALL SELECT '(v:1,steps:0,window:0,modes:[],keys:none,events:[])') u(s);

@@ -33,27 +33,32 @@ BEGIN
 END $$;
 SELECT count(*) AS rows_back, count(*) FILTER (WHERE a.s::text <> b.s::text) AS differing
 FROM fstates a JOIN fstates_back b USING (id);
--- The binary form: version, steps, modes, window (8 bytes), count (4),
--- then 20 bytes per event (entity, ts, steps), sorted.
+-- The binary form: version, steps, modes, keys (1 int, 2 hash, 0 none),
+-- window (8 bytes), count (4), then 20 bytes per event (entity, ts,
+-- steps), sorted.
 SELECT kpi.funnel_state_send(s) FROM fstates WHERE id IN (2, 3) ORDER BY id;
 
 -- Input takes any event order, whitespace and field order; output is canonical.
-SELECT ' ( v:1, events:[ (2, 5, 1), (1, 9, 3) ,(1, -4, 2) ], modes:[ STRICT_ONCE ], window: 60, steps:2 ) '::kpi.funnel_state;
+SELECT ' ( v:1, events:[ (2, 5, 1), (1, 9, 3) ,(1, -4, 2) ], keys: hash , modes:[ STRICT_ONCE ], window: 60, steps:2 ) '::kpi.funnel_state;
 
 -- Bad text: 22P02 with a detail; unknown version: 0A000.
 SELECT 'garbage'::kpi.funnel_state;
-SELECT '(v:1,steps:2,window:60,modes:[],events:[(1,5,1)]'::kpi.funnel_state;
-SELECT '(v:1,steps:2,window:60,modes:[])'::kpi.funnel_state;
-SELECT '(v:1,steps:2,window:60,modes:[],events:[],extra:1)'::kpi.funnel_state;
-SELECT '(v:1,steps:33,window:60,modes:[],events:[])'::kpi.funnel_state;
-SELECT '(v:1,steps:2,window:-1,modes:[],events:[])'::kpi.funnel_state;
-SELECT '(v:1,steps:2,window:60,modes:[strict],events:[])'::kpi.funnel_state;
-SELECT '(v:1,steps:2,window:60,modes:[],events:[(1,5,4)])'::kpi.funnel_state;
-SELECT '(v:1,steps:2,window:60,modes:[],events:[(1,5,0)])'::kpi.funnel_state;
-SELECT '(v:1,steps:2,window:60,modes:[],events:[(-1,5,1)])'::kpi.funnel_state;
-SELECT '(v:1,steps:2,window:60,modes:[],events:[(1,9223372036854775808,1)])'::kpi.funnel_state;
-SELECT '(v:1,steps:0,window:60,modes:[],events:[])'::kpi.funnel_state;
-SELECT '(v:2,steps:2,window:60,modes:[],events:[])'::kpi.funnel_state;
+SELECT '(v:1,steps:2,window:60,modes:[],keys:int,events:[(1,5,1)]'::kpi.funnel_state;
+SELECT '(v:1,steps:2,window:60,modes:[],keys:int)'::kpi.funnel_state;
+SELECT '(v:1,steps:2,window:60,modes:[],events:[])'::kpi.funnel_state;
+SELECT '(v:1,steps:2,window:60,modes:[],keys:int,events:[],extra:1)'::kpi.funnel_state;
+SELECT '(v:1,steps:33,window:60,modes:[],keys:int,events:[])'::kpi.funnel_state;
+SELECT '(v:1,steps:2,window:-1,modes:[],keys:int,events:[])'::kpi.funnel_state;
+SELECT '(v:1,steps:2,window:60,modes:[strict],keys:int,events:[])'::kpi.funnel_state;
+SELECT '(v:1,steps:2,window:60,modes:[],keys:uuid,events:[])'::kpi.funnel_state;
+SELECT '(v:1,steps:2,window:60,modes:[],keys:none,events:[(1,5,1)])'::kpi.funnel_state;
+SELECT '(v:1,steps:2,window:60,modes:[],keys:int,events:[(1,5,4)])'::kpi.funnel_state;
+SELECT '(v:1,steps:2,window:60,modes:[],keys:int,events:[(1,5,0)])'::kpi.funnel_state;
+SELECT '(v:1,steps:2,window:60,modes:[],keys:int,events:[(-1,5,1)])'::kpi.funnel_state;
+SELECT '(v:1,steps:2,window:60,modes:[],keys:int,events:[(1,9223372036854775808,1)])'::kpi.funnel_state;
+SELECT '(v:1,steps:0,window:60,modes:[],keys:none,events:[])'::kpi.funnel_state;
+SELECT '(v:1,steps:0,window:0,modes:[],keys:int,events:[])'::kpi.funnel_state;
+SELECT '(v:2,steps:2,window:60,modes:[],keys:int,events:[])'::kpi.funnel_state;
 
 -- Bad binary: 22P03 (0A000 for an unknown version), as a hand-written COPY BINARY file.
 CREATE FUNCTION funnel_copy_file(field bytea) RETURNS bytea LANGUAGE sql AS $$
@@ -72,22 +77,28 @@ BEGIN
 EXCEPTION WHEN others THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
--- Header: version, steps, modes, window (8 bytes), event count (4).
--- The blank state is accepted; the rest are not.
-SELECT funnel_copy_in('\x010000' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+-- Header: version, steps, modes, keys, window (8 bytes), event count (4).
+-- The blank state and an empty state of hashed keys are accepted; the
+-- rest are not (the blank state with int keys, a state with steps but no
+-- keys, an unknown kind of keys).
+SELECT funnel_copy_in('\x01000000' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT funnel_copy_in('\x01020002' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
 SELECT funnel_copy_in('\x');
-SELECT funnel_copy_in('\x020000' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
-SELECT funnel_copy_in('\x010000' || '\x0000000000000000'::bytea || '\x000000'::bytea);
-SELECT funnel_copy_in('\x012100' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
-SELECT funnel_copy_in('\x010210' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
-SELECT funnel_copy_in('\x010200' || '\x8000000000000000'::bytea || '\x00000000'::bytea);
+SELECT funnel_copy_in('\x02000000' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT funnel_copy_in('\x01000000' || '\x0000000000000000'::bytea || '\x000000'::bytea);
+SELECT funnel_copy_in('\x01210001' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT funnel_copy_in('\x01021001' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT funnel_copy_in('\x01020001' || '\x8000000000000000'::bytea || '\x00000000'::bytea);
+SELECT funnel_copy_in('\x01000001' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT funnel_copy_in('\x01020000' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT funnel_copy_in('\x01020003' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
 SELECT funnel_copy_in(substr(kpi.funnel_state_send(s), 1, 40)) FROM fstates WHERE id = 1;
 SELECT funnel_copy_in(kpi.funnel_state_send(s) || '\x00'::bytea) FROM fstates WHERE id = 1;
 -- one event (entity 1, ts 5) naming step 3 of a 2-step funnel
-SELECT funnel_copy_in('\x010200' || '\x0000000000000000'::bytea || '\x00000001'::bytea
+SELECT funnel_copy_in('\x01020001' || '\x0000000000000000'::bytea || '\x00000001'::bytea
                       || '\x0000000000000001'::bytea || '\x0000000000000005'::bytea || '\x00000004'::bytea);
 -- events in any order are accepted and stored sorted
-SELECT funnel_copy_in('\x010200' || '\x000000000000003c'::bytea || '\x00000002'::bytea
+SELECT funnel_copy_in('\x01020001' || '\x000000000000003c'::bytea || '\x00000002'::bytea
                       || '\x0000000000000002'::bytea || '\x0000000000000005'::bytea || '\x00000001'::bytea
                       || '\x0000000000000001'::bytea || '\x0000000000000009'::bytea || '\x00000003'::bytea);
 SELECT s FROM bad_fstates;
@@ -99,7 +110,7 @@ SELECT id, funnel_copy_in(kpi.funnel_state_send(s)) FROM fstates ORDER BY id;
 DO $$
 DECLARE
     good text := (SELECT s::text FROM fstates WHERE id = 1);
-    alphabet text := '()[],:-0123456789 vstepwindowmodesevents_';
+    alphabet text := '()[],:-0123456789 vstepwindowmodesevents_kyinthah';
     t text;
     st kpi.funnel_state;
     accepted int := 0;

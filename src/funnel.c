@@ -19,7 +19,9 @@
  *	 bigint ids are used as they are, any other type is reduced to its
  *	 extended hash, under the aggregate's collation.  Among n hashed
  *	 entities the chance that two share a key is below n^2 / 2^65 (3e-6
- *	 for ten million entities).
+ *	 for ten million entities).  The state records which of the two kinds
+ *	 of keys it holds (window_funnel's, with no entity: integer), so that
+ *	 states of integer and of hashed keys do not combine.
  * - The steps: the VARIADIC boolean[] gives one bit per step, a NULL
  *	 element counting as false; more than 32 steps, or a multidimensional
  *	 array, is 22023.
@@ -499,6 +501,7 @@ funnel_accum_row(FunctionCallInfo fcinfo, const funnel_args *args)
 
 	params.window = funnel_window_usecs(fcinfo, cache, args->window, args->fname);
 	params.modes = args->mode >= 0 ? funnel_modes_arg(fcinfo, cache, args->mode, args->fname) : 0;
+	params.keys = args->entity >= 0 && cache->keys.hashed ? FUNNEL_KEYS_HASH : FUNNEL_KEYS_INT;
 	if (args->steps_array)
 		steps = funnel_steps_arg(fcinfo, args->steps, args->fname, &params.nsteps);
 	else
@@ -617,7 +620,8 @@ PG_FUNCTION_INFO_V1(kpi_funnel_combine);
  * copy); returns the first, or its grown copy.  Combine function of every
  * funnel aggregate and transition function of kpi.rollup(funnel_state).
  * A blank state (no rows yet) is the identity; states with different
- * steps, window or modes are 22023.
+ * steps, window, modes or kinds of entity keys (integer or hashed) are
+ * 22023.
  */
 Datum
 kpi_funnel_combine(PG_FUNCTION_ARGS)

@@ -68,12 +68,12 @@ COMMENT ON FUNCTION @extschema@.conversion_rate(@extschema@.funnel_state) IS
 -- kpi.window_funnel: the level one group (one entity) reaches.
 CREATE AGGREGATE @extschema@.window_funnel(interval, timestamptz, VARIADIC boolean[]) (
     SFUNC = @extschema@.window_funnel_accum, STYPE = @extschema@.funnel_state,
-    INITCOND = '(v:1,steps:0,window:0,modes:[],events:[])',
+    INITCOND = '(v:1,steps:0,window:0,modes:[],keys:none,events:[])',
     FINALFUNC = @extschema@.window_funnel_final, COMBINEFUNC = @extschema@.funnel_combine,
     PARALLEL = SAFE);
 CREATE AGGREGATE @extschema@.window_funnel(interval, text, timestamptz, VARIADIC boolean[]) (
     SFUNC = @extschema@.window_funnel_accum, STYPE = @extschema@.funnel_state,
-    INITCOND = '(v:1,steps:0,window:0,modes:[],events:[])',
+    INITCOND = '(v:1,steps:0,window:0,modes:[],keys:none,events:[])',
     FINALFUNC = @extschema@.window_funnel_final, COMBINEFUNC = @extschema@.funnel_combine,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.window_funnel(interval, timestamptz, VARIADIC boolean[]) IS
@@ -86,12 +86,12 @@ COMMENT ON AGGREGATE @extschema@.window_funnel(interval, text, timestamptz, VARI
 -- computes one transition state.
 CREATE AGGREGATE @extschema@.funnel(anyelement, timestamptz, interval, VARIADIC boolean[]) (
     SFUNC = @extschema@.funnel_accum, STYPE = @extschema@.funnel_state,
-    INITCOND = '(v:1,steps:0,window:0,modes:[],events:[])',
+    INITCOND = '(v:1,steps:0,window:0,modes:[],keys:none,events:[])',
     FINALFUNC = @extschema@.funnel, COMBINEFUNC = @extschema@.funnel_combine,
     PARALLEL = SAFE);
 CREATE AGGREGATE @extschema@.funnel(anyelement, timestamptz, interval, text, VARIADIC boolean[]) (
     SFUNC = @extschema@.funnel_accum, STYPE = @extschema@.funnel_state,
-    INITCOND = '(v:1,steps:0,window:0,modes:[],events:[])',
+    INITCOND = '(v:1,steps:0,window:0,modes:[],keys:none,events:[])',
     FINALFUNC = @extschema@.funnel, COMBINEFUNC = @extschema@.funnel_combine,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.funnel(anyelement, timestamptz, interval, VARIADIC boolean[]) IS
@@ -101,12 +101,12 @@ COMMENT ON AGGREGATE @extschema@.funnel(anyelement, timestamptz, interval, text,
 
 CREATE AGGREGATE @extschema@.funnel_agg(anyelement, timestamptz, interval, VARIADIC boolean[]) (
     SFUNC = @extschema@.funnel_accum, STYPE = @extschema@.funnel_state,
-    INITCOND = '(v:1,steps:0,window:0,modes:[],events:[])',
+    INITCOND = '(v:1,steps:0,window:0,modes:[],keys:none,events:[])',
     FINALFUNC = @extschema@.funnel_agg_final, COMBINEFUNC = @extschema@.funnel_combine,
     PARALLEL = SAFE);
 CREATE AGGREGATE @extschema@.funnel_agg(anyelement, timestamptz, interval, text, VARIADIC boolean[]) (
     SFUNC = @extschema@.funnel_accum, STYPE = @extschema@.funnel_state,
-    INITCOND = '(v:1,steps:0,window:0,modes:[],events:[])',
+    INITCOND = '(v:1,steps:0,window:0,modes:[],keys:none,events:[])',
     FINALFUNC = @extschema@.funnel_agg_final, COMBINEFUNC = @extschema@.funnel_combine,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.funnel_agg(anyelement, timestamptz, interval, VARIADIC boolean[]) IS
@@ -158,7 +158,7 @@ BEGIN
                                 COMBINEFUNC = @extschema@.funnel_combine, PARALLEL = SAFE);
                             COMMENT ON AGGREGATE @extschema@.%1$s(%2$s, %3$s) IS %7$L',
                            aggregate.name, aggregate.args, steps, aggregate.sfunc,
-                           '(v:1,steps:0,window:0,modes:[],events:[])', aggregate.finalfunc,
+                           '(v:1,steps:0,window:0,modes:[],keys:none,events:[])', aggregate.finalfunc,
                            format('kpi.%s%s, %s steps given one by one', aggregate.name, aggregate.modes, n));
         END LOOP;
     END LOOP;
@@ -170,4 +170,4 @@ CREATE AGGREGATE @extschema@.rollup(@extschema@.funnel_state) (
     FINALFUNC = @extschema@.funnel_agg_final, COMBINEFUNC = @extschema@.funnel_combine,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.rollup(@extschema@.funnel_state) IS
-    'Combine kpi.funnel_state values (partitions, days, shards) into one; they must agree on steps, window and modes; NULL states are skipped';
+    'Combine kpi.funnel_state values (partitions, days, shards) into one; they must agree on steps, window, modes and kind of entity keys (integer or hashed); NULL states are skipped';

@@ -47,7 +47,7 @@
 #define SHOWN_MAX 60			/* longest user text quoted in a detail */
 #define MODES_TEXT_MAX 64		/* all mode names, comma-separated, NUL */
 #define NO_GROUP SIZE_MAX
-#define ENCODED_HEADER 15
+#define ENCODED_HEADER 16
 #define ENCODED_EVENT 20
 
 static const char *const mode_names[] = {
@@ -55,6 +55,11 @@ static const char *const mode_names[] = {
 };
 
 #define NMODES ((int) (sizeof(mode_names) / sizeof(mode_names[0])))
+
+/* The text of each kind of entity keys, indexed by FUNNEL_KEYS_*. */
+static const char *const key_kind_names[] = {"none", "int", "hash"};
+
+#define NKEY_KINDS ((int) (sizeof(key_kind_names) / sizeof(key_kind_names[0])))
 
 /* -------------------------------------------------------------- helpers */
 
@@ -216,6 +221,10 @@ funnel_check_params(const funnel_params *p, kpi_msg *msg)
 	if ((p->modes & ~(uint32_t) FUNNEL_ALL_MODES) != 0)
 		return kpi_fail(msg, KPI_ERR_PARAM, "Unknown funnel mode bits 0x%x.",
 						(unsigned) (p->modes & ~(uint32_t) FUNNEL_ALL_MODES));
+	if (p->keys != FUNNEL_KEYS_INT && p->keys != FUNNEL_KEYS_HASH)
+		return kpi_fail(msg, KPI_ERR_PARAM,
+						"The funnel entity keys are of kind %u; they must be int (%d) or hash (%d).",
+						(unsigned) p->keys, FUNNEL_KEYS_INT, FUNNEL_KEYS_HASH);
 	return KPI_OK;
 }
 
@@ -225,6 +234,7 @@ funnel_get_params(const funnel_state *s, funnel_params *p)
 	p->nsteps = s->nsteps;
 	p->window = state_window(s);
 	p->modes = s->modes;
+	p->keys = s->keys;
 }
 
 static void
@@ -232,8 +242,16 @@ set_params(funnel_state *s, const funnel_params *p)
 {
 	s->nsteps = (uint8_t) p->nsteps;
 	s->modes = (uint8_t) p->modes;
+	s->keys = (uint8_t) p->keys;
 	s->window_hi = (uint32_t) ((uint64_t) p->window >> 32);
 	s->window_lo = (uint32_t) p->window;
+}
+
+/* The text of a kind of entity keys ("int"); "?" for an unknown one. */
+static const char *
+key_kind_name(uint32_t keys)
+{
+	return keys < (uint32_t) NKEY_KINDS ? key_kind_names[keys] : "?";
 }
 
 /*
@@ -257,6 +275,9 @@ describe_difference(const funnel_params *a, const funnel_params *b, char *buf, s
 		modes_to_cstring(b->modes, mb, sizeof(mb));
 		snprintf(buf, size, "modes ([%s] and [%s])", ma, mb);
 	}
+	else if (a->keys != b->keys)
+		snprintf(buf, size, "entity keys (%s and %s)", key_kind_name(a->keys),
+				 key_kind_name(b->keys));
 	else
 		return false;
 	return true;
@@ -372,7 +393,7 @@ funnel_add_row(funnel_state **state, const kpi_allocator *mem, const funnel_para
 
 	/* the hot path: parameters as before, a stored row, room for it */
 	if (s->nsteps != params->nsteps || s->modes != params->modes ||
-		state_window(s) != params->window)
+		s->keys != params->keys || state_window(s) != params->window)
 	{
 		funnel_params have;
 		char		what[160];
@@ -765,6 +786,7 @@ funnel_canonical_copy(const funnel_state *s, const kpi_allocator *mem,
 		return st;
 	c->nsteps = s->nsteps;
 	c->modes = s->modes;
+	c->keys = s->keys;
 	c->window_hi = s->window_hi;
 	c->window_lo = s->window_lo;
 	c->nevents = s->nevents;
@@ -1207,7 +1229,7 @@ funnel_format(const funnel_state *s, const kpi_allocator *mem, kpi_strbuf *sb, k
 	kpi_strbuf_appendf(sb, "(v:%d,steps:%d,window:%lld,modes:[", KPI_STATE_VERSION,
 					   s->nsteps, (long long) state_window(s));
 	funnel_format_modes(s->modes, sb);
-	kpi_strbuf_append(sb, "],events:[");
+	kpi_strbuf_appendf(sb, "],keys:%s,events:[", key_kind_name(s->keys));
 	for (uint32_t i = 0; i < s->nevents; i++)
 	{
 		char		item[80];	/* 1 + 20 + 1 + 20 + 1 + 10 + 1 + 1 + NUL */
@@ -1269,6 +1291,22 @@ parse_mode_list(const kpi_text_field *f, uint32_t *modes, kpi_msg *msg)
 	return st;
 }
 
+/* Parses "none", "int" or "hash" into a FUNNEL_KEYS_* kind. */
+static kpi_status
+parse_key_kind(const kpi_text_field *f, uint32_t *keys, kpi_msg *msg)
+{
+	for (int i = 0; i < NKEY_KINDS; i++)
+		if (f->vallen == strlen(key_kind_names[i]) &&
+			memcmp(f->val, key_kind_names[i], f->vallen) == 0)
+		{
+			*keys = (uint32_t) i;
+			return KPI_OK;
+		}
+	return kpi_fail(msg, KPI_ERR_TEXT,
+					"The keys of a funnel state are \"int\", \"hash\" or \"none\", not \"%.*s\".",
+					shown_len(f->vallen), f->val);
+}
+
 /* Parses one event "(entity,ts,steps)" into e. */
 static kpi_status
 parse_event(const char *text, size_t len, const funnel_params *p, funnel_event *e,
@@ -1323,8 +1361,9 @@ parse_event_list(const kpi_text_field *f, funnel_state *s, kpi_msg *msg)
 }
 
 /*
- * Checks decoded parameters; a blank state has no window, modes or rows.
- * status is what to report.
+ * Checks decoded parameters; a blank state has no window, modes, keys or
+ * rows, and only a blank state has keys FUNNEL_KEYS_NONE.  status is what
+ * to report.
  */
 static kpi_status
 check_decoded_params(const funnel_params *p, uint32_t nevents, kpi_status status,
@@ -1334,10 +1373,14 @@ check_decoded_params(const funnel_params *p, uint32_t nevents, kpi_status status
 
 	if (p->nsteps == 0)
 	{
-		if (p->window != 0 || p->modes != 0 || nevents != 0)
-			return kpi_fail(msg, status, "A blank funnel state (0 steps) has no window, modes or events.");
+		if (p->window != 0 || p->modes != 0 || p->keys != FUNNEL_KEYS_NONE || nevents != 0)
+			return kpi_fail(msg, status,
+							"A blank funnel state (0 steps) has no window, modes, keys or events.");
 		return KPI_OK;
 	}
+	if (p->keys == FUNNEL_KEYS_NONE)
+		return kpi_fail(msg, status,
+						"A funnel state with %d steps has int or hash keys, not none.", p->nsteps);
 	if ((st = funnel_check_params(p, msg)) != KPI_OK)
 		return status;
 	return KPI_OK;
@@ -1372,9 +1415,9 @@ funnel_parse(const char *text, const kpi_allocator *mem, const kpi_allocator *sc
 {
 	enum
 	{
-		F_STEPS, F_WINDOW, F_MODES, F_EVENTS, NFIELDS
+		F_STEPS, F_WINDOW, F_MODES, F_KEYS, F_EVENTS, NFIELDS
 	};
-	static const char *const keys[NFIELDS] = {"steps", "window", "modes", "events"};
+	static const char *const keys[NFIELDS] = {"steps", "window", "modes", "keys", "events"};
 	kpi_text_field fields[NFIELDS];
 	bool		seen[NFIELDS] = {false};
 	kpi_text_reader tr;
@@ -1408,7 +1451,8 @@ funnel_parse(const char *text, const kpi_allocator *mem, const kpi_allocator *sc
 			return kpi_fail(msg, KPI_ERR_TEXT, "The field \"%s\" is missing.", keys[i]);
 	if ((st = field_integer(&fields[F_STEPS], 0, FUNNEL_MAX_STEPS, &nsteps, msg)) != KPI_OK ||
 		(st = field_integer(&fields[F_WINDOW], 0, INT64_MAX, &p.window, msg)) != KPI_OK ||
-		(st = parse_mode_list(&fields[F_MODES], &p.modes, msg)) != KPI_OK)
+		(st = parse_mode_list(&fields[F_MODES], &p.modes, msg)) != KPI_OK ||
+		(st = parse_key_kind(&fields[F_KEYS], &p.keys, msg)) != KPI_OK)
 		return st;
 	p.nsteps = (int) nsteps;
 	for (size_t i = 0; i < fields[F_EVENTS].vallen; i++)
@@ -1441,6 +1485,7 @@ funnel_encode(const funnel_state *s, const kpi_allocator *mem, kpi_writer *w, kp
 	kpi_put_u8(w, KPI_STATE_VERSION);
 	kpi_put_u8(w, s->nsteps);
 	kpi_put_u8(w, s->modes);
+	kpi_put_u8(w, s->keys);
 	kpi_put_i64(w, state_window(s));
 	kpi_put_u32(w, s->nevents);
 	for (uint32_t i = 0; i < s->nevents; i++)
@@ -1476,6 +1521,7 @@ funnel_decode(const uint8_t *buf, size_t len, const kpi_allocator *mem,
 						(unsigned) version);
 	p.nsteps = kpi_get_u8(&r);
 	p.modes = kpi_get_u8(&r);
+	p.keys = kpi_get_u8(&r);
 	p.window = kpi_get_i64(&r);
 	count = kpi_get_u32(&r);
 	if (r.failed || count > (len - r.pos) / ENCODED_EVENT)

@@ -78,27 +78,35 @@
  * separate `scratch` allocator and free it before returning.  Rows are
  * kept in arrival order; the FUNNEL_SORTED flag says they happen to be in
  * canonical (entity, ts, steps) order.  A canonical block
- * (funnel_canonical_copy) is sorted, has capacity == nevents and zero
- * reserved bits, so equal states are equal bytes whatever the arrival
+ * (funnel_canonical_copy) is sorted, has capacity == nevents and no flag
+ * but FUNNEL_SORTED, so equal states are equal bytes whatever the arrival
  * order.  A block holds at most FUNNEL_MAX_EVENTS rows (1 GB with the
  * glue's header: about 53.7 million).
  *
- * A blank state (nsteps == 0) has no parameters yet: it is what INITCOND
- * can supply, it takes the parameters of its first row, and merging it
- * with any state gives that state.
+ * Entity keys.  A state records the kind of its entity keys: integer ids
+ * stored as they are (FUNNEL_KEYS_INT) or 64-bit hashes of other types
+ * (FUNNEL_KEYS_HASH; see KpiIdKeys in src/kpi.h).  The kind is one of the
+ * parameters, so a state of integer keys and one of hashed keys, which
+ * hold keys of two different spaces, never merge.
+ *
+ * A blank state (nsteps == 0, keys FUNNEL_KEYS_NONE) has no parameters
+ * yet: it is what INITCOND can supply, it takes the parameters of its
+ * first row, and merging it with any state gives that state.
  *
  * Text form (canonical output; input needs "v" first, then takes the
  * other fields and the events in any order, and whitespace around tokens):
  *	  (v:1,steps:3,window:3600000000,modes:[strict_order,strict_once],
- *	   events:[(42,757382400000000,1),(42,757382460000000,6)])
- * window in microseconds; modes in the order listed below; each event is
- * (entity, ts, steps) with entity unsigned and steps the decimal bit mask.
- * The blank state is (v:1,steps:0,window:0,modes:[],events:[]).
+ *	   keys:int,events:[(42,757382400000000,1),(42,757382460000000,6)])
+ * window in microseconds; modes in the order listed below; keys "int" or
+ * "hash" ("none" only in the blank state); each event is (entity, ts,
+ * steps) with entity unsigned and steps the decimal bit mask.  The blank
+ * state is (v:1,steps:0,window:0,modes:[],keys:none,events:[]).
  *
  * Binary form (send/recv), big-endian:
- *	  u8 KPI_STATE_VERSION, u8 nsteps, u8 modes, i64 window, u32 nevents,
- *	  nevents x (u64 entity, i64 ts, u32 steps) in canonical order
- * 15 + 20 x nevents bytes.  Input accepts any event order.
+ *	  u8 KPI_STATE_VERSION, u8 nsteps, u8 modes, u8 keys, i64 window,
+ *	  u32 nevents, nevents x (u64 entity, i64 ts, u32 steps) in canonical
+ *	  order
+ * 16 + 20 x nevents bytes.  Input accepts any event order.
  *
  * IDENTIFICATION
  *	  src/core/funnel_core.h
@@ -120,6 +128,11 @@
 #define FUNNEL_STRICT_ONCE			0x08
 #define FUNNEL_ALL_MODES			0x0F
 
+/* Kinds of entity keys (funnel_state.keys, funnel_params.keys). */
+#define FUNNEL_KEYS_NONE			0	/* a blank state's */
+#define FUNNEL_KEYS_INT				1	/* integer ids as they are */
+#define FUNNEL_KEYS_HASH			2	/* 64-bit hashes of other ids */
+
 /* Bits of funnel_state.flags. */
 #define FUNNEL_SORTED 0x01			/* rows are in canonical order */
 
@@ -129,6 +142,7 @@ typedef struct funnel_params
 	int			nsteps;			/* 1 .. FUNNEL_MAX_STEPS */
 	int64_t		window;			/* microseconds, >= 0 */
 	uint32_t	modes;			/* FUNNEL_STRICT_* */
+	uint32_t	keys;			/* FUNNEL_KEYS_INT or FUNNEL_KEYS_HASH */
 } funnel_params;
 
 /*
@@ -155,7 +169,7 @@ typedef struct funnel_state
 	uint8_t		flags;			/* FUNNEL_SORTED */
 	uint8_t		nsteps;			/* 0 = blank */
 	uint8_t		modes;
-	uint8_t		reserved;		/* zero */
+	uint8_t		keys;			/* FUNNEL_KEYS_*; NONE only when blank */
 	uint32_t	window_hi;		/* int64 window in microseconds */
 	uint32_t	window_lo;
 	uint32_t	nevents;		/* rows stored */
@@ -213,12 +227,15 @@ extern void funnel_format_modes(uint32_t modes, kpi_strbuf *sb);
 
 /*
  * funnel_check_params
- *	  KPI_ERR_PARAM unless 1 <= nsteps <= 32, window >= 0 and modes holds
- *	  only known bits.
+ *	  KPI_ERR_PARAM unless 1 <= nsteps <= 32, window >= 0, modes holds
+ *	  only known bits and keys is FUNNEL_KEYS_INT or FUNNEL_KEYS_HASH.
  */
 extern kpi_status funnel_check_params(const funnel_params *p, kpi_msg *msg);
 
-/* funnel_get_params: the parameters of a state (nsteps 0 when blank). */
+/*
+ * funnel_get_params: the parameters of a state (nsteps 0 and keys
+ * FUNNEL_KEYS_NONE when blank).
+ */
 extern void funnel_get_params(const funnel_state *s, funnel_params *p);
 
 /*
@@ -247,8 +264,9 @@ extern kpi_status funnel_add_row(funnel_state **state, const kpi_allocator *mem,
 /*
  * funnel_merge
  *	  The combine: adds the rows of src to *dst (src != *dst, unchanged).
- *	  A blank side is the identity; otherwise the parameters must agree
- *	  (KPI_ERR_MISMATCH naming what differs).  May grow and move *dst;
+ *	  A blank side is the identity; otherwise the parameters, the kind of
+ *	  entity keys included, must agree (KPI_ERR_MISMATCH naming what
+ *	  differs).  May grow and move *dst;
  *	  KPI_ERR_LIMIT past FUNNEL_MAX_EVENTS rows.
  */
 extern kpi_status funnel_merge(funnel_state **dst, const funnel_state *src,

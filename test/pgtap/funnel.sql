@@ -6,7 +6,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS kpi;
-SELECT plan(111);
+SELECT plan(112);
 
 -- The state type and its I/O functions.
 SELECT has_type('kpi', 'funnel_state', 'type kpi.funnel_state exists');
@@ -96,14 +96,14 @@ FROM pg_proc p
 WHERE p.pronamespace = 'kpi'::regnamespace AND p.prokind = 'f' AND p.prosrc LIKE '%\_list';
 SELECT is(kpi.funnel_accum(NULL::kpi.funnel_state, 1, now(), '1 h', true, true)::text, NULL,
           'a listed-steps transition gives NULL for a NULL state');
-SELECT is(kpi.funnel_accum('(v:1,steps:0,window:0,modes:[],events:[])', NULL::int, now(), '1 h', true, true)::text,
-          '(v:1,steps:0,window:0,modes:[],events:[])', 'a listed-steps transition skips a NULL entity');
-SELECT is(kpi.window_funnel_accum('(v:1,steps:0,window:0,modes:[],events:[])', '1 h', NULL::timestamptz, true, true)::text,
-          '(v:1,steps:0,window:0,modes:[],events:[])', 'a listed-steps transition skips a NULL timestamp');
-SELECT is(kpi.window_funnel_accum('(v:1,steps:0,window:0,modes:[],events:[])', '1 h', NULL::text, now(), true, true)::text,
-          '(v:1,steps:0,window:0,modes:[],events:[])', 'a listed-steps transition skips a NULL mode');
-SELECT is(kpi.funnel_accum('(v:1,steps:0,window:0,modes:[],events:[])', 7, '2025-01-01 00:00:00+00', '1 s', NULL, true)::text,
-          '(v:1,steps:2,window:1000000,modes:[],events:[(7,789004800000000,2)])',
+SELECT is(kpi.funnel_accum('(v:1,steps:0,window:0,modes:[],keys:none,events:[])', NULL::int, now(), '1 h', true, true)::text,
+          '(v:1,steps:0,window:0,modes:[],keys:none,events:[])', 'a listed-steps transition skips a NULL entity');
+SELECT is(kpi.window_funnel_accum('(v:1,steps:0,window:0,modes:[],keys:none,events:[])', '1 h', NULL::timestamptz, true, true)::text,
+          '(v:1,steps:0,window:0,modes:[],keys:none,events:[])', 'a listed-steps transition skips a NULL timestamp');
+SELECT is(kpi.window_funnel_accum('(v:1,steps:0,window:0,modes:[],keys:none,events:[])', '1 h', NULL::text, now(), true, true)::text,
+          '(v:1,steps:0,window:0,modes:[],keys:none,events:[])', 'a listed-steps transition skips a NULL mode');
+SELECT is(kpi.funnel_accum('(v:1,steps:0,window:0,modes:[],keys:none,events:[])', 7, '2025-01-01 00:00:00+00', '1 s', NULL, true)::text,
+          '(v:1,steps:2,window:1000000,modes:[],keys:int,events:[(7,789004800000000,2)])',
           'a listed-steps transition takes a NULL condition as false');
 
 -- Values (worked out in sql/funnel.sql).
@@ -148,17 +148,21 @@ SELECT throws_ok($$SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, now(), '1
 SELECT throws_ok($$SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, now(), '1 h', true)
                    UNION ALL SELECT kpi.funnel_agg(1, now(), '1 h', 'strict_once', true)) u(s)$$, '22023', NULL,
                  'combining states with different modes is 22023');
+SELECT throws_ok($$SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1::bigint, now(), '1 h', true)
+                   UNION ALL SELECT kpi.funnel_agg('1'::text, now(), '1 h', true)) u(s)$$, '22023',
+                 'cannot combine kpi.funnel_state values with different parameters',
+                 'combining states of integer and of hashed entity keys is 22023');
 SELECT throws_ok($$SELECT kpi.window_funnel(w, now(), true) FROM (VALUES (interval '1 h'), ('2 h')) v(w)$$, '22023', NULL,
                  'a window that changes between rows is 22023');
 SELECT throws_ok($$SELECT kpi.funnel(p, now(), '1 h', true) FROM (VALUES (point(1, 2))) v(p)$$, '42883', NULL,
                  'an entity type without a hash function is 42883');
 SELECT throws_ok($$SELECT 'garbage'::kpi.funnel_state$$, '22P02', NULL, 'malformed state text is 22P02');
-SELECT throws_ok($$SELECT '(v:1,steps:2,window:60,modes:[],events:[(1,5,4)])'::kpi.funnel_state$$, '22P02', NULL,
+SELECT throws_ok($$SELECT '(v:1,steps:2,window:60,modes:[],keys:int,events:[(1,5,4)])'::kpi.funnel_state$$, '22P02', NULL,
                  'a state event naming a step beyond the funnel is 22P02');
-SELECT throws_ok($$SELECT '(v:2,steps:0,window:0,modes:[],events:[])'::kpi.funnel_state$$, '0A000', NULL,
+SELECT throws_ok($$SELECT '(v:2,steps:0,window:0,modes:[],keys:none,events:[])'::kpi.funnel_state$$, '0A000', NULL,
                  'an unknown state version is 0A000');
 SELECT lives_ok($$SELECT kpi.rollup(s) FROM (SELECT kpi.funnel_agg(1, now(), '1 h', 'strict_once', true)
-                  UNION ALL SELECT '(v:1,steps:0,window:0,modes:[],events:[])') u(s)$$,
+                  UNION ALL SELECT '(v:1,steps:0,window:0,modes:[],keys:none,events:[])') u(s)$$,
                 'a blank state combines with any state');
 
 SELECT * FROM finish();

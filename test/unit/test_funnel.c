@@ -61,6 +61,7 @@ shuffle_rows(row *rows, size_t n)
 	}
 }
 
+/* Parameters with integer entity keys (set p.keys for hashed ones). */
 static funnel_params
 params(int nsteps, int64_t window, uint32_t modes)
 {
@@ -69,6 +70,7 @@ params(int nsteps, int64_t window, uint32_t modes)
 	p.nsteps = nsteps;
 	p.window = window;
 	p.modes = modes;
+	p.keys = FUNNEL_KEYS_INT;
 	return p;
 }
 
@@ -482,11 +484,25 @@ test_empty_and_blank(void)
 	CHECK(funnel_evaluate(blank, mem, &res, NULL) == KPI_OK && res.nsteps == 0,
 		  "blank state evaluates to no steps");
 
+	CHECK(blank->keys == FUNNEL_KEYS_NONE, "blank state: no kind of keys");
+	CHECK(empty->keys == FUNNEL_KEYS_INT, "empty state: the kind of keys given");
+
 	/* A blank state takes its parameters from its first row. */
 	CHECK(funnel_add_row(&blank, mem, &p, 3, 0, S(1), NULL) == KPI_OK &&
-		  blank->nsteps == 4 && blank->modes == FUNNEL_STRICT_ORDER,
+		  blank->nsteps == 4 && blank->modes == FUNNEL_STRICT_ORDER &&
+		  blank->keys == FUNNEL_KEYS_INT,
 		  "blank state takes the first row's parameters");
 	free(blank);
+	{
+		funnel_params h = p;
+
+		h.keys = FUNNEL_KEYS_HASH;
+		CHECK(funnel_create(NULL, 0, mem, &blank, NULL) == KPI_OK &&
+			  funnel_add_row(&blank, mem, &h, 3, 0, S(1), NULL) == KPI_OK &&
+			  blank->keys == FUNNEL_KEYS_HASH,
+			  "blank state takes the first row's hashed keys");
+		free(blank);
+	}
 
 	s = build(&p, rows, NROWS(rows));
 	{
@@ -556,6 +572,15 @@ test_params_and_modes(void)
 	CHECK(funnel_create(&p, 0, mem, &s, NULL) == KPI_ERR_PARAM, "create: negative window rejected");
 	p = params(3, 10, 0x10);
 	CHECK(funnel_check_params(&p, NULL) == KPI_ERR_PARAM, "params: unknown mode bit rejected");
+	p = params(3, 10, 0);
+	p.keys = FUNNEL_KEYS_HASH;
+	CHECK(funnel_check_params(&p, NULL) == KPI_OK, "params: hashed keys accepted");
+	p.keys = FUNNEL_KEYS_NONE;
+	CHECK(funnel_check_params(&p, &msg) == KPI_ERR_PARAM, "params: no kind of keys rejected");
+	CHECK(funnel_create(&p, 0, mem, &s, NULL) == KPI_ERR_PARAM, "create: no kind of keys rejected");
+	p.keys = 3;
+	CHECK(funnel_check_params(&p, &msg) == KPI_ERR_PARAM && strstr(msg.text, "kind 3") != NULL,
+		  "params: unknown kind of keys rejected");
 
 	/* Per-row parameters must not change within one state. */
 	p = params(3, 10, 0);
@@ -568,6 +593,13 @@ test_params_and_modes(void)
 			  "add_row: a different window is rejected with a detail");
 		CHECK(funnel_add_row(&s, mem, &p, 1, 0, S(4), &msg) == KPI_ERR_PARAM,
 			  "add_row: a step above nsteps is rejected");
+		other = p;
+		other.keys = FUNNEL_KEYS_HASH;
+		CHECK(funnel_add_row(&s, mem, &other, 1, 0, S(1), &msg) == KPI_ERR_PARAM &&
+			  strcmp(msg.text, "The rows of one funnel have different entity keys (int and hash).") == 0,
+			  "add_row: hashed keys in an integer-keyed state are rejected with a detail");
+		CHECK(s->nevents == 0 && s->keys == FUNNEL_KEYS_INT,
+			  "add_row: a rejected row leaves the state alone");
 	}
 	free(s);
 
@@ -623,6 +655,76 @@ test_mismatch(void)
 	free(sb);
 	free(sc);
 	free(sd);
+}
+
+/* Integer and hashed entity keys are two key spaces that never merge. */
+static void
+test_key_kinds(void)
+{
+	funnel_params pi = params(2, 10, 0);
+	funnel_params ph = params(2, 10, 0);
+	row			rows[] = {{1, 0, S(1)}, {1, 5, S(2)}};
+	funnel_state *si,
+			   *sh,
+			   *blank,
+			   *blank2,
+			   *empty_h,
+			   *expected,
+			   *merged = NULL;
+	kpi_msg		msg;
+
+	ph.keys = FUNNEL_KEYS_HASH;
+	si = build(&pi, rows, NROWS(rows));
+	sh = build(&ph, rows, NROWS(rows));
+	CHECK(si != NULL && sh != NULL && si->keys == FUNNEL_KEYS_INT && sh->keys == FUNNEL_KEYS_HASH,
+		  "keys: states record the kind of their keys");
+
+	CHECK(funnel_merge(&si, sh, mem, &msg) == KPI_ERR_MISMATCH &&
+		  strcmp(msg.text, "The states have different entity keys (int and hash).") == 0,
+		  "merge: integer with hashed keys is a mismatch with a detail");
+	CHECK(funnel_merge(&sh, si, mem, &msg) == KPI_ERR_MISMATCH &&
+		  strcmp(msg.text, "The states have different entity keys (hash and int).") == 0,
+		  "merge: hashed with integer keys is a mismatch with a detail");
+	CHECK(si->nevents == 2 && sh->nevents == 2 && si->keys == FUNNEL_KEYS_INT &&
+		  sh->keys == FUNNEL_KEYS_HASH, "merge: failed merges leave both states alone");
+
+	/* An empty state of hashed keys is not blank: it still has a kind. */
+	CHECK(funnel_create(&ph, 0, mem, &empty_h, NULL) == KPI_OK &&
+		  funnel_merge(&si, empty_h, mem, &msg) == KPI_ERR_MISMATCH,
+		  "merge: an empty state of the other kind is a mismatch too");
+
+	/* A blank side is the identity, whatever the kind. */
+	expected = canonical(sh);
+	CHECK(funnel_create(NULL, 0, mem, &blank, NULL) == KPI_OK &&
+		  funnel_merge(&blank, sh, mem, NULL) == KPI_OK && blank->keys == FUNNEL_KEYS_HASH &&
+		  (merged = canonical(blank)) != NULL && expected != NULL && same_block(merged, expected),
+		  "merge: blank + hashed state gives the hashed state");
+	free(merged);
+	free(expected);
+	free(blank);
+	CHECK(funnel_create(NULL, 0, mem, &blank, NULL) == KPI_OK &&
+		  funnel_merge(&sh, blank, mem, NULL) == KPI_OK && sh->keys == FUNNEL_KEYS_HASH &&
+		  sh->nevents == 2 && funnel_merge(&si, blank, mem, NULL) == KPI_OK &&
+		  si->keys == FUNNEL_KEYS_INT,
+		  "merge: a state + blank keeps its kind");
+	CHECK(funnel_create(NULL, 0, mem, &blank2, NULL) == KPI_OK &&
+		  funnel_merge(&blank, blank2, mem, NULL) == KPI_OK && blank->nsteps == 0 &&
+		  blank->keys == FUNNEL_KEYS_NONE, "merge: blank + blank stays blank");
+	free(blank2);
+	free(blank);
+
+	/* The same rows under either kind evaluate alike. */
+	{
+		funnel_result ri,
+					rh;
+
+		CHECK(funnel_evaluate(si, mem, &ri, NULL) == KPI_OK &&
+			  funnel_evaluate(sh, mem, &rh, NULL) == KPI_OK && same_result(&ri, &rh) &&
+			  ri.entities[1] == 1, "keys: the kind does not change the funnel");
+	}
+	free(empty_h);
+	free(si);
+	free(sh);
 }
 
 /* ----------------------------------------------------- brute-force check */
@@ -894,11 +996,16 @@ random_rows(const funnel_params *p, size_t maxrows, int nent, int64_t span, row 
 	return n;
 }
 
+/* Random parameters, integer or hashed keys. */
 static funnel_params
 random_params(void)
 {
-	return params(1 + (int) random_below(5), (int64_t) random_below(30),
-				  (uint32_t) random_below(FUNNEL_ALL_MODES + 1));
+	funnel_params p = params(1 + (int) random_below(5), (int64_t) random_below(30),
+							 (uint32_t) random_below(FUNNEL_ALL_MODES + 1));
+
+	if (random_below(2) == 0)
+		p.keys = FUNNEL_KEYS_HASH;
+	return p;
 }
 
 static void
@@ -1132,16 +1239,16 @@ test_codec_forms(void)
 	kpi_msg		msg;
 
 	/* Sorted by entity (unsigned), then time. */
-	CHECK(text != NULL && strcmp(text, "(v:1,steps:2,window:10,modes:[strict_order],"
+	CHECK(text != NULL && strcmp(text, "(v:1,steps:2,window:10,modes:[strict_order],keys:int,"
 								 "events:[(1,5,0),(1,7,3),(18446744073709551615,-3,1)])") == 0,
 		  "text form");
 	free(text);
 	bin = encode(s, &len);
 	{
-		/* version, steps, modes, window (8 bytes), count (4), then 20-byte
-		 * events: entity, ts, steps. */
+		/* version, steps, modes, keys, window (8 bytes), count (4), then
+		 * 20-byte events: entity, ts, steps. */
 		static const uint8_t expected[] = {
-			1, 2, 2, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 3,
+			1, 2, 2, 1, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 3,
 			0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0,
 			0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 3,
 			255, 255, 255, 255, 255, 255, 255, 255,
@@ -1163,14 +1270,25 @@ test_codec_forms(void)
 	bin[0] = 2;
 	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_VERSION, "binary: unknown version");
 	bin[0] = 1;
-	bin[14] = 4;				/* four events announced, three present */
+	bin[15] = 4;				/* four events announced, three present */
 	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_BINARY, "binary: count too large");
-	bin[14] = 2;				/* two announced, one left over */
+	bin[15] = 2;				/* two announced, one left over */
 	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_BINARY, "binary: bytes left over");
-	bin[14] = 3;
-	bin[54] = 4;				/* step mask names step 3 */
+	bin[15] = 3;
+	bin[55] = 4;				/* step mask names step 3 */
 	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_BINARY, "binary: step above nsteps");
-	bin[54] = 3;
+	bin[55] = 3;
+	bin[3] = 0;					/* steps but no kind of keys */
+	CHECK(funnel_decode(bin, len, mem, mem, &t, &msg) == KPI_ERR_BINARY &&
+		  strstr(msg.text, "not none") != NULL, "binary: keys none in a state with steps");
+	bin[3] = 3;
+	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_BINARY, "binary: unknown kind of keys");
+	bin[3] = 2;
+	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_OK && t->keys == FUNNEL_KEYS_HASH &&
+		  t->nevents == 3, "binary: hashed keys decode");
+	free(t);
+	t = NULL;
+	bin[3] = 1;
 	bin[2] = 0;					/* no strict_order, but an empty row */
 	CHECK(funnel_decode(bin, len, mem, mem, &t, &msg) == KPI_ERR_BINARY, "binary: empty row without strict_order");
 	bin[2] = 0x12;
@@ -1179,13 +1297,67 @@ test_codec_forms(void)
 	bin[1] = 33;
 	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_BINARY, "binary: 33 steps");
 	bin[1] = 2;
-	bin[3] = 0x80;				/* negative window */
+	bin[4] = 0x80;				/* negative window */
 	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_ERR_BINARY, "binary: negative window");
-	bin[3] = 0;
-	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_OK, "binary: restored bytes decode");
+	bin[4] = 0;
+	CHECK(funnel_decode(bin, len, mem, mem, &t, NULL) == KPI_OK && t->keys == FUNNEL_KEYS_INT,
+		  "binary: restored bytes decode");
 	free(t);
 	free(bin);
 	free(s);
+
+	/* The blank state: keys none, and only it. */
+	{
+		funnel_state *blank = NULL;
+		static const uint8_t blank_bin[16] = {1, 0, 0, 0};
+		uint8_t		bad[16];
+
+		CHECK(funnel_create(NULL, 0, mem, &blank, NULL) == KPI_OK &&
+			  (text = format(blank)) != NULL &&
+			  strcmp(text, "(v:1,steps:0,window:0,modes:[],keys:none,events:[])") == 0,
+			  "text form of the blank state");
+		free(text);
+		bin = encode(blank, &len);
+		CHECK(bin != NULL && len == sizeof(blank_bin) && memcmp(bin, blank_bin, len) == 0,
+			  "binary form of the blank state: 16 bytes");
+		free(bin);
+		free(blank);
+		memcpy(bad, blank_bin, sizeof(bad));
+		bad[3] = 1;
+		CHECK(funnel_decode(bad, sizeof(bad), mem, mem, &t, &msg) == KPI_ERR_BINARY,
+			  "binary: a blank state with integer keys");
+		bad[3] = 2;
+		CHECK(funnel_decode(bad, sizeof(bad), mem, mem, &t, &msg) == KPI_ERR_BINARY,
+			  "binary: a blank state with hashed keys");
+	}
+
+	/* A state of hashed keys: both forms carry the kind and round-trip. */
+	{
+		funnel_params ph = p;
+		funnel_state *h,
+				   *back = NULL;
+
+		ph.keys = FUNNEL_KEYS_HASH;
+		h = build(&ph, rows, NROWS(rows));
+		text = format(h);
+		CHECK(text != NULL && strcmp(text, "(v:1,steps:2,window:10,modes:[strict_order],keys:hash,"
+									 "events:[(1,5,0),(1,7,3),(18446744073709551615,-3,1)])") == 0,
+			  "text form of hashed keys");
+		CHECK(text != NULL && funnel_parse(text, mem, mem, &back, NULL) == KPI_OK &&
+			  back->keys == FUNNEL_KEYS_HASH && back->nevents == 3,
+			  "text input of hashed keys");
+		free(back);
+		back = NULL;
+		free(text);
+		bin = encode(h, &len);
+		CHECK(bin != NULL && len == 16 + 3 * 20 && bin[3] == FUNNEL_KEYS_HASH &&
+			  funnel_decode(bin, len, mem, mem, &back, NULL) == KPI_OK &&
+			  back->keys == FUNNEL_KEYS_HASH && back->nevents == 3,
+			  "binary round trip of hashed keys");
+		free(back);
+		free(bin);
+		free(h);
+	}
 
 	/* Text errors. */
 	{
@@ -1195,22 +1367,33 @@ test_codec_forms(void)
 			kpi_status	status;
 			const char *what;
 		}			bad[] = {
-			{"(v:2,steps:1,window:0,modes:[],events:[])", KPI_ERR_VERSION, "text: unknown version"},
-			{"(v:1,steps:1,window:0,modes:[])", KPI_ERR_TEXT, "text: missing field"},
-			{"(v:1,steps:1,steps:1,window:0,modes:[],events:[])", KPI_ERR_TEXT, "text: field twice"},
-			{"(v:1,steps:1,window:0,modes:[],events:[],x:1)", KPI_ERR_TEXT, "text: unknown field"},
-			{"(v:1,steps:33,window:0,modes:[],events:[])", KPI_ERR_TEXT, "text: 33 steps"},
-			{"(v:1,steps:1,window:-1,modes:[],events:[])", KPI_ERR_TEXT, "text: negative window"},
-			{"(v:1,steps:1,window:0,modes:[foo],events:[])", KPI_ERR_TEXT, "text: unknown mode"},
-			{"(v:1,steps:1,window:0,modes:strict_order,events:[])", KPI_ERR_TEXT, "text: modes without brackets"},
-			{"(v:1,steps:1,window:0,modes:[],events:[(1,2,2)])", KPI_ERR_TEXT, "text: step above nsteps"},
-			{"(v:1,steps:1,window:0,modes:[],events:[(1,2,0)])", KPI_ERR_TEXT, "text: empty row without strict_order"},
-			{"(v:1,steps:1,window:0,modes:[],events:[(18446744073709551616,2,1)])", KPI_ERR_TEXT, "text: entity out of range"},
-			{"(v:1,steps:1,window:0,modes:[],events:[(-1,2,1)])", KPI_ERR_TEXT, "text: negative entity"},
-			{"(v:1,steps:1,window:0,modes:[],events:[(1,2)])", KPI_ERR_TEXT, "text: short event"},
-			{"(v:1,steps:1,window:0,modes:[],events:[(1,2,1),])", KPI_ERR_TEXT, "text: trailing comma"},
-			{"(v:1,steps:1,window:0,modes:[],events:[(1,2,1)]x)", KPI_ERR_TEXT, "text: junk after events"},
-			{"(v:1,steps:0,window:5,modes:[],events:[])", KPI_ERR_TEXT, "text: blank with a window"},
+			{"(v:2,steps:1,window:0,modes:[],keys:int,events:[])", KPI_ERR_VERSION, "text: unknown version"},
+			{"(v:1,steps:1,window:0,modes:[],keys:int)", KPI_ERR_TEXT, "text: missing field"},
+			{"(v:1,steps:1,window:0,modes:[],events:[])", KPI_ERR_TEXT, "text: missing keys"},
+			{"(v:1,steps:1,steps:1,window:0,modes:[],keys:int,events:[])", KPI_ERR_TEXT, "text: field twice"},
+			{"(v:1,steps:1,window:0,modes:[],keys:int,keys:int,events:[])", KPI_ERR_TEXT, "text: keys twice"},
+			{"(v:1,steps:1,window:0,modes:[],keys:int,events:[],x:1)", KPI_ERR_TEXT, "text: unknown field"},
+			{"(v:1,steps:33,window:0,modes:[],keys:int,events:[])", KPI_ERR_TEXT, "text: 33 steps"},
+			{"(v:1,steps:1,window:-1,modes:[],keys:int,events:[])", KPI_ERR_TEXT, "text: negative window"},
+			{"(v:1,steps:1,window:0,modes:[foo],keys:int,events:[])", KPI_ERR_TEXT, "text: unknown mode"},
+			{"(v:1,steps:1,window:0,modes:strict_order,keys:int,events:[])", KPI_ERR_TEXT, "text: modes without brackets"},
+			{"(v:1,steps:1,window:0,modes:[],keys:int,events:[(1,2,2)])", KPI_ERR_TEXT, "text: step above nsteps"},
+			{"(v:1,steps:1,window:0,modes:[],keys:int,events:[(1,2,0)])", KPI_ERR_TEXT, "text: empty row without strict_order"},
+			{"(v:1,steps:1,window:0,modes:[],keys:int,events:[(18446744073709551616,2,1)])", KPI_ERR_TEXT, "text: entity out of range"},
+			{"(v:1,steps:1,window:0,modes:[],keys:int,events:[(-1,2,1)])", KPI_ERR_TEXT, "text: negative entity"},
+			{"(v:1,steps:1,window:0,modes:[],keys:int,events:[(1,2)])", KPI_ERR_TEXT, "text: short event"},
+			{"(v:1,steps:1,window:0,modes:[],keys:int,events:[(1,2,1),])", KPI_ERR_TEXT, "text: trailing comma"},
+			{"(v:1,steps:1,window:0,modes:[],keys:int,events:[(1,2,1)]x)", KPI_ERR_TEXT, "text: junk after events"},
+			{"(v:1,steps:0,window:5,modes:[],keys:none,events:[])", KPI_ERR_TEXT, "text: blank with a window"},
+			{"(v:1,steps:0,window:0,modes:[],keys:int,events:[])", KPI_ERR_TEXT, "text: blank with integer keys"},
+			{"(v:1,steps:0,window:0,modes:[],keys:hash,events:[])", KPI_ERR_TEXT, "text: blank with hashed keys"},
+			{"(v:1,steps:1,window:0,modes:[],keys:none,events:[])", KPI_ERR_TEXT, "text: keys none with steps"},
+			{"(v:1,steps:1,window:0,modes:[],keys:none,events:[(1,2,1)])", KPI_ERR_TEXT, "text: keys none with events"},
+			{"(v:1,steps:1,window:0,modes:[],keys:uuid,events:[])", KPI_ERR_TEXT, "text: unknown kind of keys"},
+			{"(v:1,steps:1,window:0,modes:[],keys:Int,events:[])", KPI_ERR_TEXT, "text: kinds of keys are lower case"},
+			{"(v:1,steps:1,window:0,modes:[],keys:[int],events:[])", KPI_ERR_TEXT, "text: keys in brackets"},
+			{"(v:1,steps:1,window:0,modes:[],keys:,events:[])", KPI_ERR_TEXT, "text: empty keys"},
+			{"(v:1,steps:0,window:0,modes:[],events:[])", KPI_ERR_TEXT, "text: blank without keys"},
 		};
 
 		for (size_t i = 0; i < NROWS(bad); i++)
@@ -1231,10 +1414,10 @@ test_codec_forms(void)
 		char	   *out = NULL;
 
 		CHECK(funnel_parse(" ( v:1, steps:2 , window:10, modes:[ strict_order ],"
-						   " events:[ (18446744073709551615, -3, 1), (1,7,3) ,(1,5,0)] ) ",
+						   " events:[ (18446744073709551615, -3, 1), (1,7,3) ,(1,5,0)], keys: hash ) ",
 						   mem, mem, &u, NULL) == KPI_OK &&
 			  (out = format(u)) != NULL &&
-			  strcmp(out, "(v:1,steps:2,window:10,modes:[strict_order],"
+			  strcmp(out, "(v:1,steps:2,window:10,modes:[strict_order],keys:hash,"
 					 "events:[(1,5,0),(1,7,3),(18446744073709551615,-3,1)])") == 0,
 			  "text input: any order and whitespace, canonical output");
 		free(out);
@@ -1257,7 +1440,7 @@ test_hostile_input(void)
 	size_t		text_len = strlen(valid_text);
 	int			accepted = 0;
 	bool		sane = true;
-	static const char alphabet[] = "()[],:-0123456789 vstepwindowmodesevents_rcio";
+	static const char alphabet[] = "()[],:-0123456789 vstepwindowmodesevents_rcioykha";
 
 	for (int trial = 0; trial < 20000; trial++)
 	{
@@ -1410,7 +1593,7 @@ test_scratch_memory(void)
 		kpi_strbuf	sb;
 
 		kpi_strbuf_init(&sb, mem);
-		kpi_strbuf_append(&sb, "(v:1,steps:3,window:100,modes:[strict_order],events:[");
+		kpi_strbuf_append(&sb, "(v:1,steps:3,window:100,modes:[strict_order],keys:int,events:[");
 		for (size_t i = n; i-- > 0;)
 			kpi_strbuf_appendf(&sb, "%s(%llu,%lld,%u)", i + 1 < n ? "," : "",
 							   (unsigned long long) rows[i].entity, (long long) rows[i].ts,
@@ -1579,6 +1762,7 @@ main(void)
 	test_empty_and_blank();
 	test_params_and_modes();
 	test_mismatch();
+	test_key_kinds();
 	test_brute_force();
 	test_arrival_order();
 	test_split_merge();
