@@ -119,38 +119,7 @@ static const KpiStateType funnel_state_type = {
 	.encode = funnel_encode_state,
 };
 
-PG_FUNCTION_INFO_V1(kpi_funnel_state_in);
-PG_FUNCTION_INFO_V1(kpi_funnel_state_out);
-PG_FUNCTION_INFO_V1(kpi_funnel_state_recv);
-PG_FUNCTION_INFO_V1(kpi_funnel_state_send);
-
-/* kpi.funnel_state text input: "(v:1,steps:3,...)"; 22P02 if bad. */
-Datum
-kpi_funnel_state_in(PG_FUNCTION_ARGS)
-{
-	return kpi_state_in(fcinfo, &funnel_state_type);
-}
-
-/* kpi.funnel_state canonical text output (events sorted). */
-Datum
-kpi_funnel_state_out(PG_FUNCTION_ARGS)
-{
-	return kpi_state_out(fcinfo, &funnel_state_type);
-}
-
-/* kpi.funnel_state binary input (network byte order); 22P03 if bad. */
-Datum
-kpi_funnel_state_recv(PG_FUNCTION_ARGS)
-{
-	return kpi_state_recv(fcinfo, &funnel_state_type);
-}
-
-/* kpi.funnel_state binary output (network byte order, events sorted). */
-Datum
-kpi_funnel_state_send(PG_FUNCTION_ARGS)
-{
-	return kpi_state_send(fcinfo, &funnel_state_type);
-}
+KPI_STATE_IO_FUNCTIONS(funnel_state, &funnel_state_type);
 
 /* ------------------------------------------------------- state access */
 
