@@ -113,39 +113,24 @@ ORDER BY typ::text;
 
 -- Bad binary: 22P03, written as a COPY BINARY file by hand (header, one
 -- row of one field, the field's bytes, trailer).
-CREATE FUNCTION clv_copy_file(field bytea) RETURNS bytea LANGUAGE sql AS $$
-    SELECT '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea
-        || '\x0001'::bytea || int4send(length(field)) || field || '\xffff'::bytea
-$$;
 CREATE TABLE bad_rfm (s kpi.rfm);
 CREATE TABLE bad_fit (s kpi.clv_fit_state);
 CREATE TABLE bad_model (s kpi.clv_model);
 CREATE TABLE bad_state (s kpi.clv_state);
-CREATE FUNCTION clv_copy_in(tab text, field bytea) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    lo oid := lo_from_bytea(0, clv_copy_file(field));
-BEGIN
-    PERFORM lo_export(lo, 'kpi_clv_bad.bin');
-    PERFORM lo_unlink(lo);
-    EXECUTE format('COPY %I FROM ''kpi_clv_bad.bin'' (FORMAT binary)', tab);
-    RETURN 'accepted';
-EXCEPTION WHEN others THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
-SELECT clv_copy_in('bad_rfm', '\x');
-SELECT clv_copy_in('bad_rfm', '\x02');
-SELECT clv_copy_in('bad_rfm', substr(kpi.rfm_send(rfm), 1, 45)) FROM io_states WHERE id = 1;
-SELECT clv_copy_in('bad_rfm', kpi.rfm_send(rfm) || '\x00'::bytea) FROM io_states WHERE id = 1;
-SELECT clv_copy_in('bad_fit', '\x01ffffffff');
-SELECT clv_copy_in('bad_fit', '\x0100000001'::bytea || '\x00000003000000020000000a3ff0000000000000'::bytea
+SELECT copy_in('bad_rfm', '\x');
+SELECT copy_in('bad_rfm', '\x02');
+SELECT copy_in('bad_rfm', substr(kpi.rfm_send(rfm), 1, 45)) FROM io_states WHERE id = 1;
+SELECT copy_in('bad_rfm', kpi.rfm_send(rfm) || '\x00'::bytea) FROM io_states WHERE id = 1;
+SELECT copy_in('bad_fit', '\x01ffffffff');
+SELECT copy_in('bad_fit', '\x0100000001'::bytea || '\x00000003000000020000000a3ff0000000000000'::bytea
                               || '\x0000000000000001'::bytea);
-SELECT clv_copy_in('bad_model', substr(kpi.clv_model_send(model), 1, 88)) FROM io_states WHERE id = 1;
-SELECT clv_copy_in('bad_model', '\x01' || repeat('00', 88)::bytea) ;
-SELECT clv_copy_in('bad_state', '\x0100000000000000000000000000000000000000000000000000000000000000000000');
-SELECT clv_copy_in('bad_state', '\x0120000000000000000000000000000000000000000000000000000000000000000000');
-SELECT clv_copy_in('bad_state', kpi.clv_state_send(state) || '\x00'::bytea) FROM io_states WHERE id = 1;
+SELECT copy_in('bad_model', substr(kpi.clv_model_send(model), 1, 88)) FROM io_states WHERE id = 1;
+SELECT copy_in('bad_model', '\x01' || repeat('00', 88)::bytea) ;
+SELECT copy_in('bad_state', '\x0100000000000000000000000000000000000000000000000000000000000000000000');
+SELECT copy_in('bad_state', '\x0120000000000000000000000000000000000000000000000000000000000000000000');
+SELECT copy_in('bad_state', kpi.clv_state_send(state) || '\x00'::bytea) FROM io_states WHERE id = 1;
 -- the good bytes of every stored state are accepted
-SELECT id, t, clv_copy_in('bad_' || t, bytes)
+SELECT id, t, copy_in('bad_' || t, bytes)
 FROM (SELECT id, 'rfm' AS t, kpi.rfm_send(rfm) AS bytes FROM io_states
       UNION ALL SELECT id, 'fit', kpi.clv_fit_state_send(fit) FROM io_states
       UNION ALL SELECT id, 'model', kpi.clv_model_send(model) FROM io_states
@@ -170,7 +155,7 @@ BEGIN
         IF random() < 0.3 THEN
             b := substr(b, 1, floor(random() * length(b))::int);
         END IF;
-        outcome := clv_copy_in(tab, b);
+        outcome := copy_in(tab, b);
         IF outcome <> 'accepted' AND outcome NOT LIKE '22P03:%' AND outcome NOT LIKE '0A000:%' THEN
             bad := bad || outcome || '; ';
         END IF;

@@ -12,17 +12,6 @@ SELECT customer_id, (ARRAY['retail', 'wholesale', 'online'])[1 + customer_id % 3
 FROM clv_porders_raw;
 ANALYZE clv_porders;
 
-CREATE FUNCTION clv_plan_is_parallel(query text) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    plan text;
-BEGIN
-    EXECUTE 'EXPLAIN (COSTS OFF, FORMAT JSON) ' || query INTO plan;
-    IF plan NOT LIKE '%"Partial Mode": "Partial"%' OR plan NOT LIKE '%Gather%' THEN
-        RAISE EXCEPTION 'expected a parallel plan with partial aggregation: %', plan;
-    END IF;
-    RETURN true;
-END $$;
-
 -- The serial answers.
 SET max_parallel_workers_per_gather = 0;
 CREATE TABLE serial_all AS
@@ -59,7 +48,7 @@ SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
 
-SELECT clv_plan_is_parallel('SELECT kpi.clv_fit(customer_id, ordered_at, amount, date ''1997-09-30'') FROM clv_porders');
+SELECT plan_is_parallel('SELECT kpi.clv_fit(customer_id, ordered_at, amount, date ''1997-09-30'') FROM clv_porders');
 SELECT kpi.clv_fit(customer_id, ordered_at, amount, date '1997-09-30')::text = s.fit AS fit_same,
        kpi.clv_fit(customer_id::text, ordered_at, amount, date '1997-09-30')::text = s.fit_text_ids AS text_ids_same,
        kpi.clv_estimate(customer_id, ordered_at, amount)::text = s.estimate AS estimate_same,
@@ -68,7 +57,7 @@ SELECT kpi.clv_fit(customer_id, ordered_at, amount, date '1997-09-30')::text = s
 FROM clv_porders, serial_all s GROUP BY s.fit, s.fit_text_ids, s.estimate, s.simple, s.state;
 
 SET enable_hashagg = off;
-SELECT clv_plan_is_parallel('SELECT segment, kpi.clv_estimate(customer_id, ordered_at, amount) FROM clv_porders GROUP BY segment');
+SELECT plan_is_parallel('SELECT segment, kpi.clv_estimate(customer_id, ordered_at, amount) FROM clv_porders GROUP BY segment');
 SELECT count(*) AS segments, count(*) FILTER (WHERE p.estimate IS NOT DISTINCT FROM s.estimate
                                                 AND p.estimate_6 IS NOT DISTINCT FROM s.estimate_6) AS same
 FROM (SELECT segment, kpi.clv_estimate(customer_id, ordered_at, amount)::text AS estimate,
@@ -78,13 +67,13 @@ JOIN serial_segments s USING (segment);
 
 -- (5 groups of customers, so that the planner aggregates partially: the
 -- summary of a group is that of all its orders, as if of one customer)
-SELECT clv_plan_is_parallel('SELECT grp, kpi.rfm_agg(ordered_at, amount, date ''1997-09-30'') FROM clv_porders GROUP BY grp');
+SELECT plan_is_parallel('SELECT grp, kpi.rfm_agg(ordered_at, amount, date ''1997-09-30'') FROM clv_porders GROUP BY grp');
 SELECT count(*) AS groups, count(*) FILTER (WHERE p.rfm = s.rfm) AS same
 FROM (SELECT grp, kpi.rfm_agg(ordered_at, amount, date '1997-09-30')::text AS rfm
       FROM clv_porders GROUP BY grp) p
 JOIN serial_rfm_groups s USING (grp);
 
-SELECT clv_plan_is_parallel('SELECT kpi.clv_fit(rfm) FROM serial_rfm');
+SELECT plan_is_parallel('SELECT kpi.clv_fit(rfm) FROM serial_rfm');
 SELECT kpi.clv_fit(rfm)::text = (SELECT fit FROM serial_model) AS rfm_fit_same,
        kpi.clv_fit(kpi.clv_fit_agg(rfm))::text = (SELECT fit FROM serial_model) AS two_step_same
 FROM serial_rfm;
@@ -95,7 +84,7 @@ CREATE TABLE state_parts AS
 SELECT customer_id % 200 AS part, kpi.clv_agg(customer_id, ordered_at, amount, date '1997-09-30') AS s
 FROM clv_porders GROUP BY 1;
 ANALYZE fit_parts, state_parts;
-SELECT clv_plan_is_parallel('SELECT kpi.rollup(s) FROM state_parts');
+SELECT plan_is_parallel('SELECT kpi.rollup(s) FROM state_parts');
 SELECT kpi.clv_fit(kpi.rollup(s))::text = (SELECT fit FROM serial_model) AS fit_rollup_same FROM fit_parts;
 SELECT kpi.rollup(s)::text = (SELECT state FROM serial_all) AS state_rollup_same,
        kpi.clv_fit(kpi.rollup(s))::text = (SELECT fit FROM serial_all) AS fit_from_rollup_same

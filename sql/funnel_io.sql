@@ -61,49 +61,34 @@ SELECT '(v:1,steps:0,window:0,modes:[],keys:int,events:[])'::kpi.funnel_state;
 SELECT '(v:2,steps:2,window:60,modes:[],keys:int,events:[])'::kpi.funnel_state;
 
 -- Bad binary: 22P03 (0A000 for an unknown version), as a hand-written COPY BINARY file.
-CREATE FUNCTION funnel_copy_file(field bytea) RETURNS bytea LANGUAGE sql AS $$
-    SELECT '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea
-        || '\x0001'::bytea || int4send(length(field)) || field || '\xffff'::bytea
-$$;
 CREATE TABLE bad_fstates (s kpi.funnel_state);
-CREATE FUNCTION funnel_copy_in(field bytea) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    lo oid := lo_from_bytea(0, funnel_copy_file(field));
-BEGIN
-    PERFORM lo_export(lo, 'kpi_funnel_bad.bin');
-    PERFORM lo_unlink(lo);
-    EXECUTE 'COPY bad_fstates FROM ''kpi_funnel_bad.bin'' (FORMAT binary)';
-    RETURN 'accepted';
-EXCEPTION WHEN others THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 -- Header: version, steps, modes, keys, window (8 bytes), event count (4).
 -- The blank state and an empty state of hashed keys are accepted; the
 -- rest are not (the blank state with int keys, a state with steps but no
 -- keys, an unknown kind of keys).
-SELECT funnel_copy_in('\x01000000' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
-SELECT funnel_copy_in('\x01020002' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
-SELECT funnel_copy_in('\x');
-SELECT funnel_copy_in('\x02000000' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
-SELECT funnel_copy_in('\x01000000' || '\x0000000000000000'::bytea || '\x000000'::bytea);
-SELECT funnel_copy_in('\x01210001' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
-SELECT funnel_copy_in('\x01021001' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
-SELECT funnel_copy_in('\x01020001' || '\x8000000000000000'::bytea || '\x00000000'::bytea);
-SELECT funnel_copy_in('\x01000001' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
-SELECT funnel_copy_in('\x01020000' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
-SELECT funnel_copy_in('\x01020003' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
-SELECT funnel_copy_in(substr(kpi.funnel_state_send(s), 1, 40)) FROM fstates WHERE id = 1;
-SELECT funnel_copy_in(kpi.funnel_state_send(s) || '\x00'::bytea) FROM fstates WHERE id = 1;
+SELECT copy_in('bad_fstates', '\x01000000' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT copy_in('bad_fstates', '\x01020002' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT copy_in('bad_fstates', '\x');
+SELECT copy_in('bad_fstates', '\x02000000' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT copy_in('bad_fstates', '\x01000000' || '\x0000000000000000'::bytea || '\x000000'::bytea);
+SELECT copy_in('bad_fstates', '\x01210001' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT copy_in('bad_fstates', '\x01021001' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT copy_in('bad_fstates', '\x01020001' || '\x8000000000000000'::bytea || '\x00000000'::bytea);
+SELECT copy_in('bad_fstates', '\x01000001' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT copy_in('bad_fstates', '\x01020000' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT copy_in('bad_fstates', '\x01020003' || '\x0000000000000000'::bytea || '\x00000000'::bytea);
+SELECT copy_in('bad_fstates', substr(kpi.funnel_state_send(s), 1, 40)) FROM fstates WHERE id = 1;
+SELECT copy_in('bad_fstates', kpi.funnel_state_send(s) || '\x00'::bytea) FROM fstates WHERE id = 1;
 -- one event (entity 1, ts 5) naming step 3 of a 2-step funnel
-SELECT funnel_copy_in('\x01020001' || '\x0000000000000000'::bytea || '\x00000001'::bytea
+SELECT copy_in('bad_fstates', '\x01020001' || '\x0000000000000000'::bytea || '\x00000001'::bytea
                       || '\x0000000000000001'::bytea || '\x0000000000000005'::bytea || '\x00000004'::bytea);
 -- events in any order are accepted and stored sorted
-SELECT funnel_copy_in('\x01020001' || '\x000000000000003c'::bytea || '\x00000002'::bytea
+SELECT copy_in('bad_fstates', '\x01020001' || '\x000000000000003c'::bytea || '\x00000002'::bytea
                       || '\x0000000000000002'::bytea || '\x0000000000000005'::bytea || '\x00000001'::bytea
                       || '\x0000000000000001'::bytea || '\x0000000000000009'::bytea || '\x00000003'::bytea);
 SELECT s FROM bad_fstates;
 -- and the good bytes of every stored state are accepted
-SELECT id, funnel_copy_in(kpi.funnel_state_send(s)) FROM fstates ORDER BY id;
+SELECT id, copy_in('bad_fstates', kpi.funnel_state_send(s)) FROM fstates ORDER BY id;
 
 -- Random mutations of a valid text: each is refused with 22P02 or read
 -- back to a state whose text reads back to itself; never a crash.

@@ -16,17 +16,6 @@ SELECT 1 + (i % 40000) AS session_id,
 FROM generate_series(1, 300000) i;
 ANALYZE funnel_clicks;
 
-CREATE FUNCTION funnel_plan_is_parallel(query text) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    plan text;
-BEGIN
-    EXECUTE 'EXPLAIN (COSTS OFF, FORMAT JSON) ' || query INTO plan;
-    IF plan NOT LIKE '%"Partial Mode": "Partial"%' OR plan NOT LIKE '%Gather%' THEN
-        RAISE EXCEPTION 'expected a parallel plan with partial aggregation: %', plan;
-    END IF;
-    RETURN true;
-END $$;
-
 CREATE TEMP TABLE serial_result AS
 SELECT kpi.funnel(session_id, ts, '30 min', event = 'view', event = 'cart', event = 'purchase') AS f,
        kpi.funnel(session_id, ts, '30 min', 'strict_order', event = 'view', event = 'cart', event = 'purchase') AS f_order,
@@ -45,14 +34,14 @@ SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
 
-SELECT funnel_plan_is_parallel($$SELECT kpi.funnel(session_id, ts, '30 min', event = 'view', event = 'cart') FROM funnel_clicks$$);
+SELECT plan_is_parallel($$SELECT kpi.funnel(session_id, ts, '30 min', event = 'view', event = 'cart') FROM funnel_clicks$$);
 SELECT kpi.funnel(session_id, ts, '30 min', event = 'view', event = 'cart', event = 'purchase') = (SELECT f FROM serial_result) AS funnel_same,
        kpi.funnel(session_id, ts, '30 min', 'strict_order', event = 'view', event = 'cart', event = 'purchase') = (SELECT f_order FROM serial_result) AS strict_order_same,
        kpi.funnel_agg(session_id, ts, '30 min', event = 'view', event = 'cart', event = 'purchase')::text = (SELECT state FROM serial_result) AS state_same
 FROM funnel_clicks;
 
 SET enable_hashagg = off;
-SELECT funnel_plan_is_parallel($$SELECT session_id, kpi.window_funnel('30 min', ts, event = 'view', event = 'cart') FROM funnel_clicks GROUP BY session_id$$);
+SELECT plan_is_parallel($$SELECT session_id, kpi.window_funnel('30 min', ts, event = 'view', event = 'cart') FROM funnel_clicks GROUP BY session_id$$);
 SELECT count(*) AS differing_sessions
 FROM (SELECT session_id, kpi.window_funnel('30 min', ts, event = 'view', event = 'cart', event = 'purchase') AS level
       FROM funnel_clicks GROUP BY session_id) p
@@ -69,7 +58,7 @@ SELECT date_trunc('hour', ts AT TIME ZONE 'UTC') AS hour, session_id % 16 AS buc
 FROM funnel_clicks GROUP BY 1, 2;
 ANALYZE funnel_hourly;
 SELECT count(*) AS states, count(DISTINCT hour) AS hours FROM funnel_hourly;
-SELECT funnel_plan_is_parallel('SELECT kpi.rollup(s) FROM funnel_hourly');
+SELECT plan_is_parallel('SELECT kpi.rollup(s) FROM funnel_hourly');
 SELECT kpi.funnel(kpi.rollup(s)) = (SELECT f FROM serial_result) AS rollup_same,
        kpi.rollup(s)::text = (SELECT state FROM serial_result) AS rollup_state_same
 FROM funnel_hourly;

@@ -66,45 +66,30 @@ SELECT 'Mon 08:00-17:00; tz=localtime'::kpi.business_calendar;
 -- Bad binary: 22P03 (22023 for an unknown zone), written as COPY BINARY
 -- files by hand; a zone spelled otherwise than PostgreSQL spells it is
 -- stored in PostgreSQL's spelling.
-CREATE FUNCTION oh_copy_binary_file(field bytea) RETURNS bytea LANGUAGE sql AS $$
-    SELECT '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea
-        || '\x0001'::bytea || int4send(length(field)) || field || '\xffff'::bytea
-$$;
 CREATE TABLE oh_bad_calendars (c kpi.business_calendar);
-CREATE FUNCTION oh_copy_in(field bytea) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    lo oid := lo_from_bytea(0, oh_copy_binary_file(field));
-BEGIN
-    PERFORM lo_export(lo, 'kpi_io_bad_calendar.bin');
-    PERFORM lo_unlink(lo);
-    EXECUTE 'COPY oh_bad_calendars FROM ''kpi_io_bad_calendar.bin'' (FORMAT binary)';
-    RETURN 'accepted';
-EXCEPTION WHEN others THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 -- Tue 08:00-09:00, zone "utc" (non-canonical spelling), no holidays: accepted
-SELECT oh_copy_in('\x01' || '\x0001000070800000 7e90'::bytea || '\x0000000000' || '\x03757463' || '\x00000000');
+SELECT copy_in('oh_bad_calendars', '\x01' || '\x0001000070800000 7e90'::bytea || '\x0000000000' || '\x03757463' || '\x00000000');
 SELECT c FROM oh_bad_calendars;
-SELECT oh_copy_in('\x');
-SELECT oh_copy_in('\x02');
-SELECT oh_copy_in('\x0100000000000000');
+SELECT copy_in('oh_bad_calendars', '\x');
+SELECT copy_in('oh_bad_calendars', '\x02');
+SELECT copy_in('oh_bad_calendars', '\x0100000000000000');
 -- no ranges at all
-SELECT oh_copy_in('\x01'::bytea || '\x00000000000000' || '\x03555443' || '\x00000000');
+SELECT copy_in('oh_bad_calendars', '\x01'::bytea || '\x00000000000000' || '\x03555443' || '\x00000000');
 -- a range that ends before it starts
-SELECT oh_copy_in('\x01' || '\x0001000080700000 7e90'::bytea || '\x0000000000' || '\x03555443' || '\x00000000');
+SELECT copy_in('oh_bad_calendars', '\x01' || '\x0001000080700000 7e90'::bytea || '\x0000000000' || '\x03555443' || '\x00000000');
 -- an unknown zone
-SELECT oh_copy_in('\x01' || '\x0001000070800000 7e90'::bytea || '\x0000000000' || '\x03585858' || '\x00000000');
+SELECT copy_in('oh_bad_calendars', '\x01' || '\x0001000070800000 7e90'::bytea || '\x0000000000' || '\x03585858' || '\x00000000');
 -- holidays out of order
-SELECT oh_copy_in('\x01' || '\x0001000070800000 7e90'::bytea || '\x0000000000' || '\x03555443' || '\x000000020000000200000001');
+SELECT copy_in('oh_bad_calendars', '\x01' || '\x0001000070800000 7e90'::bytea || '\x0000000000' || '\x03555443' || '\x000000020000000200000001');
 -- trailing garbage, and every truncation of a good value
-SELECT oh_copy_in(kpi.business_calendar_send(c) || '\x00'::bytea) FROM oh_calendars WHERE id = 1;
-SELECT count(*) AS truncations, count(*) FILTER (WHERE oh_copy_in(substr(b, 1, n)) LIKE '22P03:%') AS refused
+SELECT copy_in('oh_bad_calendars', kpi.business_calendar_send(c) || '\x00'::bytea) FROM oh_calendars WHERE id = 1;
+SELECT count(*) AS truncations, count(*) FILTER (WHERE copy_in('oh_bad_calendars', substr(b, 1, n)) LIKE '22P03:%') AS refused
 FROM (SELECT kpi.business_calendar_send(c) AS b FROM oh_calendars WHERE id = 3) s,
      generate_series(0, length(b) - 1) n;
 -- random bytes after a good version byte: refused or accepted, never a crash
 SELECT setseed(0.3);
 SELECT count(*) AS tries, count(*) FILTER (WHERE r LIKE '22P03:%' OR r LIKE '22023:%' OR r = 'accepted') AS answered
-FROM (SELECT oh_copy_in('\x01'::bytea || decode(string_agg(lpad(to_hex((random() * 255)::int), 2, '0'), ''), 'hex')) AS r
+FROM (SELECT copy_in('oh_bad_calendars', '\x01'::bytea || decode(string_agg(lpad(to_hex((random() * 255)::int), 2, '0'), ''), 'hex')) AS r
       FROM generate_series(1, 200) t, generate_series(1, 1 + t % 40) k GROUP BY t) s;
 
 -- kpi.offhours_state: round trips and bad input.

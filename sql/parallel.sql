@@ -6,17 +6,6 @@ SELECT i % 50 AS customer, round(((i * 7919) % 100000) / 100.0, 2) AS amount,
 FROM generate_series(1, 200000) i;
 ANALYZE porders;
 
-CREATE FUNCTION plan_is_parallel(query text) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    plan text;
-BEGIN
-    EXECUTE 'EXPLAIN (COSTS OFF, FORMAT JSON) ' || query INTO plan;
-    IF plan NOT LIKE '%"Partial Mode": "Partial"%' OR plan NOT LIKE '%Gather%' THEN
-        RAISE EXCEPTION 'expected a parallel plan with partial aggregation: %', plan;
-    END IF;
-    RETURN true;
-END $$;
-
 CREATE TEMP TABLE serial_result AS
 SELECT kpi.aov(amount)::text AS a, kpi.aov(weight) AS w, kpi.aov(qty)::text AS q,
        kpi.aov(kpi.aov_agg(amount))::text AS two_step

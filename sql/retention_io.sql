@@ -90,36 +90,21 @@ SELECT '(v:1,amounts:(v:1,n:0),orders:(kind:int8,n:1,orders:[7]))'::kpi.aov_line
 SELECT '(v:1,amounts:(v:1,kind:float8,n:1,sum:1,sum_lo:0,exact:true,nan:0,pinf:0,ninf:0),orders:(kind:int8,n:1,orders:[7]))'::kpi.aov_lines_state;
 
 -- Bad binary: 22P03, written as a COPY BINARY file by hand.
-CREATE FUNCTION cs_copy_binary_file(field bytea) RETURNS bytea LANGUAGE sql AS $$
-    SELECT '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea
-        || '\x0001'::bytea || int4send(length(field)) || field || '\xffff'::bytea
-$$;
 CREATE TABLE cs_bad (s kpi.retention_state);
-CREATE FUNCTION cs_copy_in(field bytea) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    lo oid := lo_from_bytea(0, cs_copy_binary_file(field));
-BEGIN
-    PERFORM lo_export(lo, 'kpi_cs_bad.bin');
-    PERFORM lo_unlink(lo);
-    EXECUTE 'COPY cs_bad FROM ''kpi_cs_bad.bin'' (FORMAT binary)';
-    RETURN 'accepted';
-EXCEPTION WHEN others THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
-SELECT cs_copy_in(kpi.retention_state_send(ret)) AS good FROM cs_states WHERE id = 1;
+SELECT copy_in('cs_bad', kpi.retention_state_send(ret)) AS good FROM cs_states WHERE id = 1;
 -- layout: version, set type, key kind, second kind, u32 records, u32 body bytes, body
-SELECT cs_copy_in('\x');                                   -- nothing
-SELECT cs_copy_in('\x0201000000000000000000');             -- version 2
-SELECT cs_copy_in('\x0102000000000000000000');             -- a cohort set
-SELECT cs_copy_in('\x01010100000000010000000102');         -- body shorter than said
-SELECT cs_copy_in('\x01010100000000020000000402020003');   -- customer 1 twice
-SELECT cs_copy_in('\x01010100000000010000000105');         -- flags 5
-SELECT cs_copy_in(substr(kpi.retention_state_send(ret), 1, 20)) FROM cs_states WHERE id = 1;
-SELECT cs_copy_in(kpi.retention_state_send(ret) || '\x00'::bytea) FROM cs_states WHERE id = 1;
+SELECT copy_in('cs_bad', '\x');                                   -- nothing
+SELECT copy_in('cs_bad', '\x0201000000000000000000');             -- version 2
+SELECT copy_in('cs_bad', '\x0102000000000000000000');             -- a cohort set
+SELECT copy_in('cs_bad', '\x01010100000000010000000102');         -- body shorter than said
+SELECT copy_in('cs_bad', '\x01010100000000020000000402020003');   -- customer 1 twice
+SELECT copy_in('cs_bad', '\x01010100000000010000000105');         -- flags 5
+SELECT copy_in('cs_bad', substr(kpi.retention_state_send(ret), 1, 20)) FROM cs_states WHERE id = 1;
+SELECT copy_in('cs_bad', kpi.retention_state_send(ret) || '\x00'::bytea) FROM cs_states WHERE id = 1;
 -- random bytes and random mutations of good states: refused or accepted, never a crash
 SELECT count(*) AS tries,
        count(*) FILTER (WHERE r NOT LIKE '22P03:%' AND r NOT LIKE '0A000:%' AND r <> 'accepted') AS unexpected
-FROM (SELECT cs_copy_in(CASE WHEN g % 2 = 0
+FROM (SELECT copy_in('cs_bad', CASE WHEN g % 2 = 0
                              THEN decode(md5(g::text) || md5((g * 7)::text), 'hex')
                              ELSE overlay(kpi.retention_state_send(s.ret)
                                           placing decode(lpad(to_hex(g % 256), 2, '0'), 'hex')

@@ -19,22 +19,12 @@ CREATE TEMP TABLE serial_groups AS
 SELECT region, kpi.retention_rate(customer, at, '2025-01-01') AS r, kpi.aov(amount, line_order) AS aov
 FROM p_orders GROUP BY region;
 
-CREATE FUNCTION p_plan_is_parallel(query text) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    plan text;
-BEGIN
-    EXECUTE 'EXPLAIN (COSTS OFF, FORMAT JSON) ' || query INTO plan;
-    IF plan NOT LIKE '%"Partial Mode": "Partial"%' OR plan NOT LIKE '%Gather%' THEN
-        RAISE EXCEPTION 'expected a parallel plan with partial aggregation: %', plan;
-    END IF;
-    RETURN true;
-END $$;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
-SELECT p_plan_is_parallel($$SELECT kpi.retention_agg(customer, at, '2025-01-01'), kpi.cohort_agg(customer, at, 'month'),
+SELECT plan_is_parallel($$SELECT kpi.retention_agg(customer, at, '2025-01-01'), kpi.cohort_agg(customer, at, 'month'),
                                   kpi.repeat_agg(customer, line_order), kpi.aov(amount, line_order) FROM p_orders$$);
 SELECT concat_ws('|', kpi.retention_agg(customer, at, '2025-01-01')::text,
                  kpi.retention_rate(customer, at, '2025-01-01', '3 months'),
@@ -44,7 +34,7 @@ SELECT concat_ws('|', kpi.retention_agg(customer, at, '2025-01-01')::text,
        = (SELECT a FROM serial) AS parallel_same
 FROM p_orders;
 SET enable_hashagg = off;
-SELECT p_plan_is_parallel($$SELECT region, kpi.retention_rate(customer, at, '2025-01-01') FROM p_orders GROUP BY region$$);
+SELECT plan_is_parallel($$SELECT region, kpi.retention_rate(customer, at, '2025-01-01') FROM p_orders GROUP BY region$$);
 SELECT count(*) AS differing_groups
 FROM (SELECT region, kpi.retention_rate(customer, at, '2025-01-01') AS r, kpi.aov(amount, line_order) AS aov
       FROM p_orders GROUP BY region) p
