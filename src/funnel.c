@@ -24,15 +24,17 @@
  *	 states of integer and of hashed keys do not combine.
  * - The steps: the VARIADIC boolean[] gives one bit per step, a NULL
  *	 element counting as false; more than 32 steps, or a multidimensional
- *	 array, is 22023.
+ *	 array, is 22023.  The overloads with 2 to 8 separate boolean
+ *	 arguments (src/funnel.sql) give the same bits without an array.
  * - Memory: the transition state grows by doubling (20 bytes per stored
  *	 row); the final functions need a sorted copy of the rows and 8 bytes
  *	 per entity and step for the times.  Neither is bounded by work_mem,
  *	 as for array_agg.
  *
- * The transition functions are STRICT: a row with a NULL entity,
- * timestamp, window or mode is skipped (NULL elements of the steps array
- * are false, not NULL).  They update the state in place when called by an
+ * The transition functions of the VARIADIC form are STRICT: a row with a
+ * NULL entity, timestamp, window or mode is skipped (NULL elements of the
+ * steps array are false, not NULL).  Those of the separate booleans are
+ * not, so that a NULL condition is false, and skip such rows themselves.  They update the state in place when called by an
  * aggregate, and return a new state when it has to grow.  Accessors and
  * final functions never modify their argument.
  *
