@@ -1656,8 +1656,11 @@ table_area(const set_layout *L, const custset *s, size_t nslots, size_t heap)
 }
 
 /*
- * Copies the body of s, which has an empty table, into a new buffer with
- * area free bytes after it: the body is merged already (appends only).
+ * Copies the body of s, which has an empty table, and the run after it
+ * into a new buffer with area free bytes after the body: both are merged
+ * already (appends only), and the run stays a run, so that a table that
+ * comes in two ascending runs is merged once, when it is compacted, and
+ * not at every growth.
  */
 static kpi_status
 copy_body(const set_layout *L, const custset *s, size_t area, const kpi_allocator *mem,
@@ -1668,24 +1671,30 @@ copy_body(const set_layout *L, const custset *s, size_t area, const kpi_allocato
 
 	if (status != KPI_OK)
 		return status;
-	memcpy((uint8_t *) w.s + body_off(s), body_ptr(s), s->body_size);
+	memcpy((uint8_t *) w.s + body_off(s), body_ptr(s), (size_t) s->body_size + s->run_size);
 	w.s->body_size = s->body_size;
 	w.s->nrecords = s->nrecords;
 	w.s->last_key = s->last_key;
+	w.s->run_size = s->run_size;
+	w.s->run_nrecords = s->run_nrecords;
+	w.s->run_last_key = s->run_last_key;
 	*out = writer_end(&w);
 	return KPI_OK;
 }
 
 /*
- * Gap to leave after the body of s for direct appends: half the body when
- * records were appended since the last consolidation (ascending ids keep
- * coming), else a little, so that a switch to ascending ids costs one more
- * consolidation only.
+ * Gap to leave after the body of s for direct appends (to the body, or to
+ * a run that is kept): half the body and run when records were appended
+ * since the last consolidation (ascending ids keep coming), else a little,
+ * so that a switch to ascending ids costs one more consolidation only.
+ * A run kept after the body is in the gap too.
  */
 static size_t
-append_gap(const custset *s)
+append_gap(const custset *s, bool keep_run)
 {
-	return s->nbody_adds > 0 ? align8(s->body_size / 2) + 64 : 64;
+	size_t		run = keep_run ? align8(s->run_size) : 0;
+
+	return run + (s->nbody_adds > 0 ? align8(((size_t) s->body_size + run) / 2) + 64 : 64);
 }
 
 /*
@@ -1702,14 +1711,14 @@ consolidate(custset **sp, const custset *keep, const set_layout *L, size_t heap,
 	custset    *fresh;
 	/* the last round only appended: ascending ids need no table */
 	bool		appending = s->nbody_adds > 0 && s->nappend == 0;
-	size_t		gap = append_gap(s);
+	size_t		gap = append_gap(s, s->nappend == 0);
 	size_t		nslots = appending ? TABLE_MIN_SLOTS :
 		table_slots(L, (size_t) s->nrecords + s->run_nrecords + s->nappend, s->nslots, false);
 	size_t		area = gap + table_area(L, s, nslots, heap);
 	bool		repeats;
 	kpi_status	status;
 
-	if (s->nappend == 0 && s->run_size == 0)
+	if (s->nappend == 0)
 		status = copy_body(L, s, area, mem, &fresh, msg);
 	else
 		status = merge_into_new(L, s, NULL, area, mem, &fresh, msg);
@@ -1729,7 +1738,7 @@ consolidate(custset **sp, const custset *keep, const set_layout *L, size_t heap,
 		/* fits: copy the new body back and keep the buffer */
 		uint32_t	total = s->total_size;
 
-		memcpy(s, fresh, body_off(fresh) + fresh->body_size);
+		memcpy(s, fresh, body_off(fresh) + fresh->body_size + fresh->run_size);
 		s->total_size = total;
 		mem->free(fresh, mem->ctx);
 		table_init(s, L, nslots, gap);

@@ -48,11 +48,13 @@
  * - run: a second ascending run of order ids (CUSTSET_ORDERS, integer
  *	 keys), encoded like a body of its own right after the body.  An order
  *	 id below the body's last one, while the table is empty, opens it; ids
- *	 above its last one are appended to it until the next consolidation,
- *	 and repeating its last one costs nothing.  That is how a table comes
- *	 in two ascending runs: a sequential scan that starts in the middle of
- *	 the table (PostgreSQL's synchronized scans) wraps around to its start.
- *	 A run may repeat keys of the body; consolidation merges them.
+ *	 above its last one are appended to it, and repeating its last one
+ *	 costs nothing.  That is how a table comes in two ascending runs: a
+ *	 sequential scan that starts in the middle of the table (PostgreSQL's
+ *	 synchronized scans) wraps around to its start.  When the gap is full
+ *	 and the table empty, the buffer grows with body and run copied as
+ *	 they are; a consolidation of the table, and compaction, merge the run
+ *	 into the body (a run may repeat keys of the body).
  * When the table is full, its records are sorted and merged with the body
  * into a new body followed by an empty table that can take a quarter of the
  * records again (about 5 bytes per integer customer) or, when most table

@@ -1033,8 +1033,10 @@ test_ascending_runs(void)
 	bool		ok = true,
 				no_table = true,
 				ran = false,
+				run_kept = true,
 				counts_ok = true;
 	size_t		n = 0;
+	uint32_t	run_records = 0;
 
 	/* orders 1..NORDERS, 1 to 4 lines each */
 	for (int64_t id = 1; id <= NORDERS; id++)
@@ -1060,6 +1062,10 @@ test_ascending_runs(void)
 				int64_t		count = 0;
 
 				STEP(&sets[v], custset_orders_add(&sets[v], &k, MEM, NULL));
+				/* v = 0: the run, once open, grows with the buffer and is never merged */
+				if (v == 0 && ran)
+					run_kept &= sets[v]->run_nrecords >= run_records;
+				run_records = sets[v]->run_nrecords;
 				ran |= sets[v]->run_size > 0;
 				if (v == 0)
 					no_table &= sets[v]->nappend == 0;
@@ -1080,6 +1086,7 @@ test_ascending_runs(void)
 		STEP(&sorted, custset_orders_add(&sorted, &k, MEM, NULL));
 	}
 	CHECK(ok && ran && no_table, "runs: a scan that wraps around appends its second stretch to a run");
+	CHECK(ok && run_kept, "runs: the buffer grows without merging the run into the body");
 	CHECK(counts_ok, "runs: the count of distinct orders is right at every step");
 	CHECK(same_compact(sets[0], sorted) && same_compact(sets[1], sorted),
 		  "runs: the sets equal the one built in order, byte for byte");
