@@ -135,8 +135,8 @@ KPI_STATE_IO_FUNCTIONS(funnel_state, &funnel_state_type);
  * states (window_funnel's, one per group) stay flat varlenas: a memory
  * context per group would cost more than the copies.  An expanded state is
  * flattened, without its spare room, wherever PostgreSQL needs a flat
- * value (a tuple, a parallel worker's result); the funnel functions read
- * it in place.
+ * value (a tuple, a parallel worker's result), and sorted on the way
+ * (see funnel_expanded_flatten); the funnel functions read it in place.
  */
 #define FUNNEL_EXPAND_MIN_BYTES (64 * 1024)
 
@@ -157,20 +157,28 @@ funnel_expanded_flat_size(ExpandedObjectHeader *eohptr)
 		(Size) x->core->nevents * sizeof(funnel_event);
 }
 
-/* Writes the flat form of an expanded state into result. */
+/*
+ * Writes the flat form of an expanded state into result: its canonical
+ * block, rows sorted.  A parallel worker's partial state is flattened
+ * into the tuple it sends, so the sort runs in the workers, and the
+ * leader merges their states (funnel_merge) instead of sorting all rows.
+ * Sort scratch comes from CurrentMemoryContext and is freed.
+ */
 static void
 funnel_expanded_flatten(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
 {
 	const FunnelExpanded *x = (const FunnelExpanded *) eohptr;
 	KpiStateHeader *flat = result;
-	funnel_state *core = KPI_STATE_PAYLOAD(flat);
+	kpi_msg		msg = {{0}};
+	kpi_status	status;
 
 	Assert(allocated_size == funnel_expanded_flat_size(eohptr));
 	memset(flat, 0, sizeof(KpiStateHeader));
 	SET_VARSIZE(flat, allocated_size);
 	flat->version = KPI_STATE_VERSION;
-	memcpy(core, x->core, allocated_size - sizeof(KpiStateHeader));
-	core->capacity = core->nevents;
+	status = funnel_write_canonical(x->core, KPI_STATE_PAYLOAD(flat), &kpi_palloc_allocator, &msg);
+	if (status != KPI_OK)
+		kpi_report(status, &msg, "could not flatten kpi.funnel_state");
 }
 
 static const ExpandedObjectMethods funnel_expanded_methods = {
@@ -586,9 +594,11 @@ kpi_window_funnel_accum_mode_list(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(kpi_funnel_combine);
 
 /*
- * funnel_combine(funnel_state, funnel_state): appends the rows of the
+ * funnel_combine(funnel_state, funnel_state): adds the rows of the
  * second state to the first (in place in aggregate context, else on a
- * copy); returns the first, or its grown copy.  Combine function of every
+ * copy), merging sorted when they are of comparable size (funnel_merge;
+ * sort scratch in CurrentMemoryContext, freed); returns the first, or its
+ * grown copy.  Combine function of every
  * funnel aggregate and transition function of kpi.rollup(funnel_state).
  * A blank state (no rows yet) is the identity; states with different
  * steps, window, modes or kinds of entity keys (integer or hashed) are
@@ -604,7 +614,7 @@ kpi_funnel_combine(PG_FUNCTION_ARGS)
 
 	funnel_trans_open(fcinfo, other->nevents, &t);
 	msg.text[0] = '\0';
-	status = funnel_merge(&t.core, other, t.mem, &msg);
+	status = funnel_merge(&t.core, other, t.mem, &kpi_palloc_allocator, &msg);
 	if (status == KPI_ERR_MISMATCH)
 		kpi_report(status, &msg, "cannot combine kpi.funnel_state values with different parameters");
 	if (status != KPI_OK)

@@ -49,6 +49,7 @@
 #define NO_GROUP SIZE_MAX
 #define ENCODED_HEADER 16
 #define ENCODED_EVENT 20
+#define MERGE_MIN_SHARE 4		/* see funnel_merge in funnel_core.h */
 
 static const char *const mode_names[] = {
 	"strict_increase", "strict_order", "strict_deduplication", "strict_once"
@@ -426,16 +427,18 @@ funnel_add_row(funnel_state **state, const kpi_allocator *mem, const funnel_para
 	return KPI_OK;
 }
 
+static kpi_status merge_sorted(funnel_state *d, const funnel_state *src,
+								const kpi_allocator *scratch, kpi_msg *msg);
+
 kpi_status
 funnel_merge(funnel_state **dst, const funnel_state *src, const kpi_allocator *mem,
-			 kpi_msg *msg)
+			 const kpi_allocator *scratch, kpi_msg *msg)
 {
 	funnel_state *d = *dst;
 	funnel_params dp,
 				sp;
 	char		what[160];
 	kpi_status	st;
-	bool		sorted;
 
 	if (src->nsteps == 0)
 		return KPI_OK;
@@ -450,13 +453,22 @@ funnel_merge(funnel_state **dst, const funnel_state *src, const kpi_allocator *m
 	if ((st = reserve(dst, mem, src->nevents, msg)) != KPI_OK)
 		return st;
 	d = *dst;
-	sorted = (d->flags & FUNNEL_SORTED) && (src->flags & FUNNEL_SORTED) &&
-		(d->nevents == 0 ||
-		 compare_events(&d->events[d->nevents - 1], &src->events[0]) <= 0);
+	if (d->nevents == 0 ||
+		((d->flags & FUNNEL_SORTED) && (src->flags & FUNNEL_SORTED) &&
+		 compare_events(&d->events[d->nevents - 1], &src->events[0]) <= 0))
+	{
+		/* src follows: the result is sorted when src is */
+		if (d->nevents == 0)
+			d->flags = (uint8_t) ((d->flags & ~FUNNEL_SORTED) | (src->flags & FUNNEL_SORTED));
+		memcpy(&d->events[d->nevents], src->events, (size_t) src->nevents * sizeof(funnel_event));
+		d->nevents += src->nevents;
+		return KPI_OK;
+	}
+	if ((uint64_t) src->nevents * MERGE_MIN_SHARE >= d->nevents)
+		return merge_sorted(d, src, scratch, msg);
 	memcpy(&d->events[d->nevents], src->events, (size_t) src->nevents * sizeof(funnel_event));
 	d->nevents += src->nevents;
-	if (!sorted)
-		d->flags &= (uint8_t) ~FUNNEL_SORTED;
+	d->flags &= (uint8_t) ~FUNNEL_SORTED;
 	return KPI_OK;
 }
 
@@ -775,6 +787,67 @@ sorted_rows(const funnel_state *s, const kpi_allocator *mem, const funnel_event 
 	return KPI_OK;
 }
 
+/*
+ * d := d merged with src, sorted: d (which has room for the rows of src)
+ * is sorted in place unless it is sorted already, and the rows of src, or
+ * a sorted copy of them, are merged into it from the back, so that no row
+ * of d is overwritten before it has moved.  Scratch memory for the sorts
+ * comes from scratch.  On failure d holds its own rows, possibly sorted.
+ */
+static kpi_status
+merge_sorted(funnel_state *d, const funnel_state *src, const kpi_allocator *scratch,
+			 kpi_msg *msg)
+{
+	const funnel_event *rows;
+	void	   *owned;
+	size_t		i = d->nevents,
+				j = src->nevents,
+				k = (size_t) d->nevents + src->nevents;
+	kpi_status	st;
+
+	if (!(d->flags & FUNNEL_SORTED))
+	{
+		if ((st = sort_rows(d->events, d->events, d->nevents, scratch, msg)) != KPI_OK)
+			return st;
+		d->flags |= FUNNEL_SORTED;
+	}
+	if ((st = sorted_rows(src, scratch, &rows, &owned, msg)) != KPI_OK)
+		return st;
+	while (j > 0)
+	{
+		if (i > 0 && compare_events(&d->events[i - 1], &rows[j - 1]) > 0)
+			d->events[--k] = d->events[--i];
+		else
+			d->events[--k] = rows[--j];
+	}
+	d->nevents += src->nevents;
+	if (owned != NULL)
+		scratch->free(owned, scratch->ctx);
+	return KPI_OK;
+}
+
+kpi_status
+funnel_write_canonical(const funnel_state *s, funnel_state *out, const kpi_allocator *scratch,
+					   kpi_msg *msg)
+{
+	kpi_status	st = KPI_OK;
+
+	memset(out, 0, sizeof(funnel_state));
+	out->flags = FUNNEL_SORTED;
+	out->nsteps = s->nsteps;
+	out->modes = s->modes;
+	out->keys = s->keys;
+	out->window_hi = s->window_hi;
+	out->window_lo = s->window_lo;
+	out->nevents = s->nevents;
+	out->capacity = s->nevents;
+	if (s->flags & FUNNEL_SORTED)
+		memcpy(out->events, s->events, (size_t) s->nevents * sizeof(funnel_event));
+	else
+		st = sort_rows(s->events, out->events, s->nevents, scratch, msg);
+	return st;
+}
+
 kpi_status
 funnel_canonical_copy(const funnel_state *s, const kpi_allocator *mem,
 					  const kpi_allocator *scratch, funnel_state **out, kpi_msg *msg)
@@ -784,15 +857,7 @@ funnel_canonical_copy(const funnel_state *s, const kpi_allocator *mem,
 
 	if ((st = alloc_block(mem, s->nevents, &c, msg)) != KPI_OK)
 		return st;
-	c->nsteps = s->nsteps;
-	c->modes = s->modes;
-	c->keys = s->keys;
-	c->window_hi = s->window_hi;
-	c->window_lo = s->window_lo;
-	c->nevents = s->nevents;
-	if (s->flags & FUNNEL_SORTED)
-		memcpy(c->events, s->events, (size_t) s->nevents * sizeof(funnel_event));
-	else if ((st = sort_rows(s->events, c->events, s->nevents, scratch, msg)) != KPI_OK)
+	if ((st = funnel_write_canonical(s, c, scratch, msg)) != KPI_OK)
 	{
 		mem->free(c, mem->ctx);
 		return st;

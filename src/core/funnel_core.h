@@ -268,9 +268,18 @@ extern kpi_status funnel_add_row(funnel_state **state, const kpi_allocator *mem,
  *	  entity keys included, must agree (KPI_ERR_MISMATCH naming what
  *	  differs).  May grow and move *dst;
  *	  KPI_ERR_LIMIT past FUNNEL_MAX_EVENTS rows.
+ *	  When src has at least a quarter as many rows as *dst, the result is
+ *	  sorted: an unsorted side is sorted first (temporary memory from
+ *	  scratch, as funnel_evaluate takes), then the two are merged in one
+ *	  linear pass.  That is how the partial states of parallel workers,
+ *	  which arrive sorted (see funnel_write_canonical), are combined
+ *	  without sorting all rows again at the end.  A smaller src is
+ *	  appended, so that combining many small states costs a sort at the
+ *	  end rather than a merge each.
  */
 extern kpi_status funnel_merge(funnel_state **dst, const funnel_state *src,
-							   const kpi_allocator *mem, kpi_msg *msg);
+							   const kpi_allocator *mem, const kpi_allocator *scratch,
+							   kpi_msg *msg);
 
 /*
  * funnel_canonical_copy
@@ -281,6 +290,16 @@ extern kpi_status funnel_merge(funnel_state **dst, const funnel_state *src,
 extern kpi_status funnel_canonical_copy(const funnel_state *s, const kpi_allocator *mem,
 										const kpi_allocator *scratch, funnel_state **out,
 										kpi_msg *msg);
+
+/*
+ * funnel_write_canonical
+ *	  Writes the canonical block of s into out, which has room for
+ *	  s->nevents rows (sizeof(funnel_state) + nevents * sizeof(funnel_event)
+ *	  bytes) and does not overlap s: what funnel_canonical_copy does in
+ *	  memory it allocates, for a caller that has the memory already.
+ */
+extern kpi_status funnel_write_canonical(const funnel_state *s, funnel_state *out,
+										 const kpi_allocator *scratch, kpi_msg *msg);
 
 /*
  * funnel_evaluate

@@ -195,6 +195,25 @@ canonical(const funnel_state *s)
 	return funnel_canonical_copy(s, mem, mem, &c, NULL) == KPI_OK ? c : NULL;
 }
 
+/*
+ * True unless s claims FUNNEL_SORTED while its rows are not in canonical
+ * order: the evaluation trusts the flag and skips its sort.
+ */
+static bool
+sorted_flag_holds(const funnel_state *s)
+{
+	funnel_state *c;
+	bool		holds;
+
+	if (!(s->flags & FUNNEL_SORTED))
+		return true;
+	c = canonical(s);
+	holds = c != NULL &&
+		memcmp(c->events, s->events, (size_t) s->nevents * sizeof(funnel_event)) == 0;
+	free(c);
+	return holds;
+}
+
 /* ------------------------------------------------------ hand-worked cases */
 
 static void
@@ -511,15 +530,15 @@ test_empty_and_blank(void)
 		funnel_state *merged = NULL;
 
 		CHECK(funnel_create(NULL, 0, mem, &blank, NULL) == KPI_OK &&
-			  funnel_merge(&blank, s, mem, NULL) == KPI_OK &&
+			  funnel_merge(&blank, s, mem, mem, NULL) == KPI_OK &&
 			  (merged = canonical(blank)) != NULL && same_block(merged, expected),
 			  "blank merged with a state gives the state");
 		free(merged);
 		free(blank);
 		CHECK(funnel_create(NULL, 0, mem, &blank, NULL) == KPI_OK &&
-			  funnel_merge(&copy, blank, mem, NULL) == KPI_OK && same_block(copy, expected),
+			  funnel_merge(&copy, blank, mem, mem, NULL) == KPI_OK && same_block(copy, expected),
 			  "a state merged with blank is unchanged");
-		CHECK(funnel_merge(&copy, empty, mem, NULL) == KPI_OK && same_block(copy, expected),
+		CHECK(funnel_merge(&copy, empty, mem, mem, NULL) == KPI_OK && same_block(copy, expected),
 			  "a state merged with an empty state is unchanged");
 		free(copy);
 		free(blank);
@@ -641,13 +660,13 @@ test_mismatch(void)
 	funnel_state *sd = build(&d, rows, 1);
 	kpi_msg		msg;
 
-	CHECK(funnel_merge(&sa, sb, mem, &msg) == KPI_ERR_MISMATCH &&
+	CHECK(funnel_merge(&sa, sb, mem, mem, &msg) == KPI_ERR_MISMATCH &&
 		  strstr(msg.text, "numbers of steps (3 and 4)") != NULL,
 		  "merge: different steps named");
-	CHECK(funnel_merge(&sa, sc, mem, &msg) == KPI_ERR_MISMATCH &&
+	CHECK(funnel_merge(&sa, sc, mem, mem, &msg) == KPI_ERR_MISMATCH &&
 		  strstr(msg.text, "windows (10 and 20 microseconds)") != NULL,
 		  "merge: different windows named");
-	CHECK(funnel_merge(&sa, sd, mem, &msg) == KPI_ERR_MISMATCH &&
+	CHECK(funnel_merge(&sa, sd, mem, mem, &msg) == KPI_ERR_MISMATCH &&
 		  strstr(msg.text, "modes ([] and [strict_order,strict_once])") != NULL,
 		  "merge: different modes named");
 	CHECK(sa->nevents == 1, "merge: a failed merge leaves the state alone");
@@ -679,10 +698,10 @@ test_key_kinds(void)
 	CHECK(si != NULL && sh != NULL && si->keys == FUNNEL_KEYS_INT && sh->keys == FUNNEL_KEYS_HASH,
 		  "keys: states record the kind of their keys");
 
-	CHECK(funnel_merge(&si, sh, mem, &msg) == KPI_ERR_MISMATCH &&
+	CHECK(funnel_merge(&si, sh, mem, mem, &msg) == KPI_ERR_MISMATCH &&
 		  strcmp(msg.text, "The states have different entity keys (int and hash).") == 0,
 		  "merge: integer with hashed keys is a mismatch with a detail");
-	CHECK(funnel_merge(&sh, si, mem, &msg) == KPI_ERR_MISMATCH &&
+	CHECK(funnel_merge(&sh, si, mem, mem, &msg) == KPI_ERR_MISMATCH &&
 		  strcmp(msg.text, "The states have different entity keys (hash and int).") == 0,
 		  "merge: hashed with integer keys is a mismatch with a detail");
 	CHECK(si->nevents == 2 && sh->nevents == 2 && si->keys == FUNNEL_KEYS_INT &&
@@ -690,25 +709,25 @@ test_key_kinds(void)
 
 	/* An empty state of hashed keys is not blank: it still has a kind. */
 	CHECK(funnel_create(&ph, 0, mem, &empty_h, NULL) == KPI_OK &&
-		  funnel_merge(&si, empty_h, mem, &msg) == KPI_ERR_MISMATCH,
+		  funnel_merge(&si, empty_h, mem, mem, &msg) == KPI_ERR_MISMATCH,
 		  "merge: an empty state of the other kind is a mismatch too");
 
 	/* A blank side is the identity, whatever the kind. */
 	expected = canonical(sh);
 	CHECK(funnel_create(NULL, 0, mem, &blank, NULL) == KPI_OK &&
-		  funnel_merge(&blank, sh, mem, NULL) == KPI_OK && blank->keys == FUNNEL_KEYS_HASH &&
+		  funnel_merge(&blank, sh, mem, mem, NULL) == KPI_OK && blank->keys == FUNNEL_KEYS_HASH &&
 		  (merged = canonical(blank)) != NULL && expected != NULL && same_block(merged, expected),
 		  "merge: blank + hashed state gives the hashed state");
 	free(merged);
 	free(expected);
 	free(blank);
 	CHECK(funnel_create(NULL, 0, mem, &blank, NULL) == KPI_OK &&
-		  funnel_merge(&sh, blank, mem, NULL) == KPI_OK && sh->keys == FUNNEL_KEYS_HASH &&
-		  sh->nevents == 2 && funnel_merge(&si, blank, mem, NULL) == KPI_OK &&
+		  funnel_merge(&sh, blank, mem, mem, NULL) == KPI_OK && sh->keys == FUNNEL_KEYS_HASH &&
+		  sh->nevents == 2 && funnel_merge(&si, blank, mem, mem, NULL) == KPI_OK &&
 		  si->keys == FUNNEL_KEYS_INT,
 		  "merge: a state + blank keeps its kind");
 	CHECK(funnel_create(NULL, 0, mem, &blank2, NULL) == KPI_OK &&
-		  funnel_merge(&blank, blank2, mem, NULL) == KPI_OK && blank->nsteps == 0 &&
+		  funnel_merge(&blank, blank2, mem, mem, NULL) == KPI_OK && blank->nsteps == 0 &&
 		  blank->keys == FUNNEL_KEYS_NONE, "merge: blank + blank stays blank");
 	free(blank2);
 	free(blank);
@@ -1052,8 +1071,11 @@ test_split_merge(void)
 {
 	unit_rng_seed(4242);
 	bool		ok_split = true,
+				ok_sorted_split = true,
+				ok_flag = true,
 				ok_commute = true,
 				ok_eval = true;
+	int			sorted_results = 0;
 
 	for (int trial = 0; trial < 200; trial++)
 	{
@@ -1094,17 +1116,42 @@ test_split_merge(void)
 		/* Merge into a blank state, in a random order. */
 		funnel_create(NULL, 0, mem, &merged, NULL);
 		for (int i = 0; i < nparts; i++)
-			ok_split = ok_split && funnel_merge(&merged, parts[order[i]], mem, NULL) == KPI_OK;
+			ok_split = ok_split && funnel_merge(&merged, parts[order[i]], mem, mem, NULL) == KPI_OK;
 		cm = canonical(merged);
 		ok_split = ok_split && same_block(cm, cw);
+		ok_flag = ok_flag && sorted_flag_holds(merged);
 		ok_eval = ok_eval && funnel_evaluate(merged, mem, &rm, NULL) == KPI_OK &&
 			funnel_evaluate(whole, mem, &rw, NULL) == KPI_OK && same_result(&rm, &rw);
+		free(merged);
+
+		/*
+		 * The same with sorted parts, as parallel workers send them: merged
+		 * in a random order after one unsorted part (the leader's own).
+		 */
+		merged = build(&p, NULL, 0);
+		ok_sorted_split = ok_sorted_split &&
+			funnel_merge(&merged, parts[order[0]], mem, mem, NULL) == KPI_OK;
+		for (int i = 1; i < nparts; i++)
+		{
+			funnel_state *sorted_part = canonical(parts[order[i]]);
+
+			ok_sorted_split = ok_sorted_split && sorted_part != NULL &&
+				funnel_merge(&merged, sorted_part, mem, mem, NULL) == KPI_OK;
+			ok_flag = ok_flag && sorted_flag_holds(merged);
+			free(sorted_part);
+		}
+		sorted_results += (merged->flags & FUNNEL_SORTED) != 0;
+		free(cm);
+		cm = canonical(merged);
+		ok_sorted_split = ok_sorted_split && same_block(cm, cw);
+		ok_eval = ok_eval && funnel_evaluate(merged, mem, &rm, NULL) == KPI_OK &&
+			same_result(&rm, &rw);
 
 		/* merge(a, b) and merge(b, a) are the same state. */
 		ab = canonical(parts[0]);
 		ba = canonical(parts[nparts - 1]);
-		funnel_merge(&ab, parts[nparts - 1], mem, NULL);
-		funnel_merge(&ba, parts[0], mem, NULL);
+		funnel_merge(&ab, parts[nparts - 1], mem, mem, NULL);
+		funnel_merge(&ba, parts[0], mem, mem, NULL);
 		free(cm);
 		cm = canonical(ab);
 		free(ab);
@@ -1123,6 +1170,9 @@ test_split_merge(void)
 		free(ba);
 	}
 	CHECK(ok_split, "split + merge in any order equals the whole");
+	CHECK(ok_sorted_split, "split + merge of sorted parts after an unsorted one equals the whole");
+	CHECK(ok_flag, "merged states flagged sorted have their rows in canonical order");
+	CHECK(sorted_results > 50, "merges of parts of comparable size give sorted states");
 	CHECK(ok_eval, "split + merge evaluates like the whole");
 	CHECK(ok_commute, "merge is commutative");
 }
