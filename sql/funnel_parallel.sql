@@ -39,6 +39,13 @@ SELECT kpi.funnel(session_id, ts, '30 min', event = 'view', event = 'cart', even
        kpi.funnel(session_id, ts, '30 min', 'strict_order', event = 'view', event = 'cart', event = 'purchase') = (SELECT f_order FROM serial_result) AS strict_order_same,
        kpi.funnel_agg(session_id, ts, '30 min', event = 'view', event = 'cart', event = 'purchase')::text = (SELECT state FROM serial_result) AS state_same
 FROM funnel_clicks;
+-- With the leader scanning too, its own partial state reaches the combine
+-- unsorted, next to the workers' sorted ones.
+SET parallel_leader_participation = on;
+SELECT kpi.funnel(session_id, ts, '30 min', event = 'view', event = 'cart', event = 'purchase') = (SELECT f FROM serial_result) AS funnel_same,
+       kpi.funnel_agg(session_id, ts, '30 min', event = 'view', event = 'cart', event = 'purchase')::text = (SELECT state FROM serial_result) AS state_same
+FROM funnel_clicks;
+SET parallel_leader_participation = off;
 
 SET enable_hashagg = off;
 SELECT plan_is_parallel($$SELECT session_id, kpi.window_funnel('30 min', ts, event = 'view', event = 'cart') FROM funnel_clicks GROUP BY session_id$$);
