@@ -76,8 +76,9 @@
  * new value into the aggregate context and frees the old one itself.
  * Functions that also need temporary memory (sorting) take it from a
  * separate `scratch` allocator and free it before returning.  Rows are
- * kept in arrival order; the FUNNEL_SORTED flag says they happen to be in
- * canonical (entity, ts, steps) order.  A canonical block
+ * kept in arrival order, except where funnel_merge sorts two states of
+ * comparable size into one; the FUNNEL_SORTED flag says whether they are
+ * in canonical (entity, ts, steps) order.  A canonical block
  * (funnel_canonical_copy) is sorted, has capacity == nevents and no flag
  * but FUNNEL_SORTED, so equal states are equal bytes whatever the arrival
  * order.  A block holds at most FUNNEL_MAX_EVENTS rows (1 GB with the
