@@ -598,8 +598,8 @@ PG_FUNCTION_INFO_V1(kpi_funnel_combine);
  * second state to the first (in place in aggregate context, else on a
  * copy), merging sorted when they are of comparable size (funnel_merge;
  * sort scratch in CurrentMemoryContext, freed); returns the first, or its
- * grown copy.  Combine function of every
- * funnel aggregate and transition function of kpi.rollup(funnel_state).
+ * grown copy.  Combine function of every funnel aggregate and transition
+ * function of kpi.rollup(funnel_state).
  * A blank state (no rows yet) is the identity; states with different
  * steps, window, modes or kinds of entity keys (integer or hashed) are
  * 22023.

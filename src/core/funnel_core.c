@@ -439,6 +439,7 @@ funnel_merge(funnel_state **dst, const funnel_state *src, const kpi_allocator *m
 				sp;
 	char		what[160];
 	kpi_status	st;
+	bool		sorted;
 
 	if (src->nsteps == 0)
 		return KPI_OK;
@@ -453,22 +454,19 @@ funnel_merge(funnel_state **dst, const funnel_state *src, const kpi_allocator *m
 	if ((st = reserve(dst, mem, src->nevents, msg)) != KPI_OK)
 		return st;
 	d = *dst;
-	if (d->nevents == 0 ||
-		((d->flags & FUNNEL_SORTED) && (src->flags & FUNNEL_SORTED) &&
-		 compare_events(&d->events[d->nevents - 1], &src->events[0]) <= 0))
-	{
-		/* src follows: the result is sorted when src is */
-		if (d->nevents == 0)
-			d->flags = (uint8_t) ((d->flags & ~FUNNEL_SORTED) | (src->flags & FUNNEL_SORTED));
-		memcpy(&d->events[d->nevents], src->events, (size_t) src->nevents * sizeof(funnel_event));
-		d->nevents += src->nevents;
-		return KPI_OK;
-	}
-	if ((uint64_t) src->nevents * MERGE_MIN_SHARE >= d->nevents)
+	/* appending keeps the rows sorted when src is sorted and follows them */
+	sorted = (src->flags & FUNNEL_SORTED) &&
+		(d->nevents == 0 ||
+		 ((d->flags & FUNNEL_SORTED) &&
+		  compare_events(&d->events[d->nevents - 1], &src->events[0]) <= 0));
+	if (!sorted && d->nevents > 0 && (uint64_t) src->nevents * MERGE_MIN_SHARE >= d->nevents)
 		return merge_sorted(d, src, scratch, msg);
 	memcpy(&d->events[d->nevents], src->events, (size_t) src->nevents * sizeof(funnel_event));
 	d->nevents += src->nevents;
-	d->flags &= (uint8_t) ~FUNNEL_SORTED;
+	if (sorted)
+		d->flags |= FUNNEL_SORTED;
+	else
+		d->flags &= (uint8_t) ~FUNNEL_SORTED;
 	return KPI_OK;
 }
 
