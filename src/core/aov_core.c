@@ -16,13 +16,6 @@
 
 static const char *const kind_names[] = {"empty", "numeric", "float8"};
 
-/*
- * Each count (finite values, NaN, +Infinity, -Infinity) stays at most
- * this, so that n, their sum, cannot overflow: a transition that would
- * pass it fails with KPI_ERR_OVERFLOW, and input beyond it is rejected.
- */
-#define AOV_MAX_COUNT (INT64_MAX / 4)
-
 void
 aov_init(aov_core *s)
 {
@@ -141,8 +134,8 @@ exact_step(aov_core **s, const decsum_decimal *d, int64_t v, bool remove,
 }
 
 kpi_status
-aov_add_decimal_wide(aov_core **s, const decsum_decimal *d, const kpi_allocator *mem,
-					 kpi_msg *msg)
+aov_add_decimal_any(aov_core **s, const decsum_decimal *d, const kpi_allocator *mem,
+					kpi_msg *msg)
 {
 	return exact_step(s, d, 0, false, mem, msg);
 }
@@ -164,12 +157,6 @@ kpi_status
 aov_remove_int64_wide(aov_core **s, int64_t v, const kpi_allocator *mem, kpi_msg *msg)
 {
 	return exact_step(s, NULL, v, true, mem, msg);
-}
-
-kpi_status
-aov_add_decimal(aov_core *s, const decsum_decimal *d, kpi_msg *msg)
-{
-	return aov_add_decimal_wide(&s, d, NULL, msg);
 }
 
 kpi_status

@@ -91,17 +91,49 @@ extern void aov_init(aov_core *s);
 /* Bytes of a state, its wide sum included. */
 extern size_t aov_size(const aov_core *s);
 
+/*
+ * Each count (finite values, NaN, +Infinity, -Infinity) stays at most
+ * this, so that n, their sum, cannot overflow: a transition that would
+ * pass it fails with KPI_ERR_OVERFLOW, and input beyond it is rejected.
+ */
+#define AOV_MAX_COUNT (INT64_MAX / 4)
+
 /* Transition: add one value; `remove` variants undo it (moving frames). */
-extern kpi_status aov_add_decimal_wide(aov_core **s, const decsum_decimal *d,
-									   const kpi_allocator *mem, kpi_msg *msg);
+extern kpi_status aov_add_decimal_any(aov_core **s, const decsum_decimal *d,
+									  const kpi_allocator *mem, kpi_msg *msg);
+
+/*
+ * aov_add_decimal_any, inline for the common case: an amount that
+ * decsum_add_small_decimal takes, added to a numeric state with room for
+ * one more value, costs a transition function no call.
+ */
+static inline kpi_status
+aov_add_decimal_wide(aov_core **s, const decsum_decimal *d, const kpi_allocator *mem,
+					 kpi_msg *msg)
+{
+	aov_core   *state = *s;
+
+	if (state->kind == AOV_NUMERIC && state->sum.dec.count < AOV_MAX_COUNT &&
+		decsum_add_small_decimal(&state->sum.dec, d))
+		return KPI_OK;
+	return aov_add_decimal_any(s, d, mem, msg);
+}
+
 extern kpi_status aov_add_int64_wide(aov_core **s, int64_t v, const kpi_allocator *mem,
 									 kpi_msg *msg);
 extern kpi_status aov_remove_decimal_wide(aov_core **s, const decsum_decimal *d,
 										  const kpi_allocator *mem, kpi_msg *msg);
 extern kpi_status aov_remove_int64_wide(aov_core **s, int64_t v, const kpi_allocator *mem,
 										kpi_msg *msg);
-extern kpi_status aov_add_decimal(aov_core *s, const decsum_decimal *d, kpi_msg *msg);
 extern kpi_status aov_add_int64(aov_core *s, int64_t v, kpi_msg *msg);
+
+/* aov_add_decimal_wide on a state that keeps its size (no allocator). */
+static inline kpi_status
+aov_add_decimal(aov_core *s, const decsum_decimal *d, kpi_msg *msg)
+{
+	return aov_add_decimal_wide(&s, d, NULL, msg);
+}
+
 extern kpi_status aov_add_float8(aov_core *s, double v, kpi_msg *msg);
 extern kpi_status aov_add_special(aov_core *s, aov_kind kind, aov_special which, kpi_msg *msg);
 extern kpi_status aov_remove_decimal(aov_core *s, const decsum_decimal *d, kpi_msg *msg);

@@ -12,14 +12,13 @@
 
 #include <string.h>
 
-#define NBASE 10000
-#define DEC_DIGITS 4
+#define NBASE DECSUM_NBASE
+#define DEC_DIGITS DECSUM_DEC_DIGITS
 
 static const char overflow_detail[] =
 "The exact sum holds at most 38 significant digits, counting those after the decimal point.";
 
-/* 10^0 .. 10^18 */
-static const int64_t pow10_int64[19] = {
+const int64_t decsum_pow10[19] = {
 	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
 	1000000000, 10000000000, 100000000000, 1000000000000, 10000000000000,
 	100000000000000, 1000000000000000, 10000000000000000,
@@ -34,7 +33,7 @@ mul_pow10(__int128 *v, int exp)
 	{
 		int			step = exp > 18 ? 18 : exp;
 
-		if (__builtin_mul_overflow(*v, (__int128) pow10_int64[step], v))
+		if (__builtin_mul_overflow(*v, (__int128) decsum_pow10[step], v))
 			return false;
 		exp -= step;
 	}
@@ -62,7 +61,7 @@ decimal_to_scaled(const decsum_decimal *d, __int128 *out, int32_t *scale,
 	 */
 	if (d->ndigits > 0)
 		memcpy(&last, (const char *) d->digits + (d->ndigits - 1) * sizeof(int16_t), sizeof(last));
-	while (drop < DEC_DIGITS && own_scale - drop > target && last % pow10_int64[drop + 1] == 0)
+	while (drop < DEC_DIGITS && own_scale - drop > target && last % decsum_pow10[drop + 1] == 0)
 		drop++;
 	for (int i = 0; i < d->ndigits; i++)
 	{
@@ -72,8 +71,8 @@ decimal_to_scaled(const decsum_decimal *d, __int128 *out, int32_t *scale,
 		memcpy(&digit, (const char *) d->digits + i * sizeof(int16_t), sizeof(digit));
 		if (i == d->ndigits - 1)
 		{
-			digit = (int16_t) (digit / pow10_int64[drop]);
-			base = pow10_int64[DEC_DIGITS - drop];
+			digit = (int16_t) (digit / decsum_pow10[drop]);
+			base = decsum_pow10[DEC_DIGITS - drop];
 		}
 		/* nine digits stay below 10^36; only later ones can overflow */
 		if (i < 9)
@@ -196,69 +195,6 @@ remove_value(decsum *s, __int128 v, int32_t vscale, kpi_msg *msg)
 	return st != KPI_OK ? st : narrow_update(s, &next, v, vscale, true, msg);
 }
 
-/*
- * The common case, tried before the general one: a value of at most four
- * base-10000 digits (below 10^16) whose scale does not exceed the sum's,
- * added to a narrow sum.  It needs no int128 multiplication checks:
- * |value| * 10^18 < 10^34 fits.  Returns false when the case does not
- * apply or the sum would overflow; the general path then decides.
- */
-static inline bool
-add_small_decimal(decsum *s, const decsum_decimal *d)
-{
-	int64_t		acc = 0;
-	int			shift = s->scale - DEC_DIGITS * (d->ndigits - 1 - d->weight);
-	__int128	v;
-
-	if (s->wide != 0 || d->ndigits > 4 || d->dscale > s->scale || shift > 18 || shift < -16)
-		return false;
-	for (int i = 0; i < d->ndigits; i++)
-	{
-		int16_t		digit;
-
-		memcpy(&digit, (const char *) d->digits + i * sizeof(int16_t), sizeof(digit));
-		acc = acc * NBASE + digit;
-	}
-	if (shift >= 0)
-		v = (__int128) acc * pow10_int64[shift];
-	else
-	{
-		/*
-		 * Exact, as PostgreSQL keeps no nonzero digits past dscale.  Only
-		 * the last base-NBASE digit reaches past the sum's scale, so the
-		 * divisor is 10, 100 or 1000: constant divisions, which compile
-		 * to multiplications (a division by a variable was a quarter of
-		 * this function's time).
-		 */
-		int64_t		quotient;
-
-		switch (shift)
-		{
-			case -1:
-				quotient = acc / 10;
-				break;
-			case -2:
-				quotient = acc / 100;
-				break;
-			case -3:
-				quotient = acc / 1000;
-				break;
-			default:
-				return false;	/* cannot happen with dscale <= scale */
-		}
-		if (quotient * pow10_int64[-shift] != acc)
-			return false;
-		v = quotient;
-	}
-	if (__builtin_add_overflow(s->sum, d->negative ? -v : v, &v))
-		return false;
-	s->sum = v;
-	s->count++;
-	if (d->dscale == s->scale)
-		s->max_scale_count++;
-	return true;
-}
-
 /* The narrow operations on a narrow sum; the public ones check first. */
 static kpi_status
 add_decimal_narrow(decsum *s, const decsum_decimal *d, kpi_msg *msg)
@@ -267,7 +203,7 @@ add_decimal_narrow(decsum *s, const decsum_decimal *d, kpi_msg *msg)
 	int32_t		vscale;
 	kpi_status	st;
 
-	if (add_small_decimal(s, d))
+	if (decsum_add_small_decimal(s, d))
 		return KPI_OK;
 	st = decimal_to_scaled(d, &v, &vscale, msg);
 	return st != KPI_OK ? st : add_value(s, v, vscale, msg);
@@ -538,7 +474,7 @@ decsum_add_decimal_wide(void **block, size_t offset, const decsum_decimal *d,
 						const kpi_allocator *mem, kpi_msg *msg)
 {
 	/* the common case first, without a detour */
-	if (add_small_decimal(decsum_at(*block, offset), d))
+	if (decsum_add_small_decimal(decsum_at(*block, offset), d))
 		return KPI_OK;
 	return decimal_step(block, offset, d, false, mem, msg);
 }

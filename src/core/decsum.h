@@ -26,6 +26,8 @@
 
 #include "bigdec.h"
 
+#include <string.h>
+
 /* Largest display scale of a PostgreSQL numeric (NUMERIC_DSCALE_MAX). */
 #define DECSUM_MAX_SCALE 16383
 
@@ -58,6 +60,78 @@ typedef struct decsum_decimal
 	int			ndigits;
 	const void *digits;
 } decsum_decimal;
+
+/* A numeric's digit base, and decimal digits per base-NBASE digit. */
+#define DECSUM_NBASE 10000
+#define DECSUM_DEC_DIGITS 4
+
+/* 10^0 .. 10^18 */
+extern const int64_t decsum_pow10[19];
+
+/*
+ * The common case of an addition, tried before the general one and inline
+ * so that a transition function adds a typical amount without a call: a
+ * value of at most four base-10000 digits (below 10^16) whose scale does
+ * not exceed the sum's, added to a narrow sum.  It needs no int128
+ * multiplication checks: |value| * 10^18 < 10^34 fits.  Returns false, s
+ * unchanged, when the case does not apply or the sum would overflow; the
+ * functions below then decide.
+ */
+static inline bool
+decsum_add_small_decimal(decsum *s, const decsum_decimal *d)
+{
+	int64_t		acc = 0;
+	int			shift = s->scale - DECSUM_DEC_DIGITS * (d->ndigits - 1 - d->weight);
+	__int128	v;
+
+	if (s->wide != 0 || d->ndigits > 4 || d->dscale > s->scale || shift > 18 || shift < -16)
+		return false;
+	for (int i = 0; i < d->ndigits; i++)
+	{
+		int16_t		digit;
+
+		memcpy(&digit, (const char *) d->digits + i * sizeof(int16_t), sizeof(digit));
+		acc = acc * DECSUM_NBASE + digit;
+	}
+	if (shift >= 0)
+		v = (__int128) acc * decsum_pow10[shift];
+	else
+	{
+		/*
+		 * Exact, as PostgreSQL keeps no nonzero digits past dscale.  Only
+		 * the last base-NBASE digit reaches past the sum's scale, so the
+		 * divisor is 10, 100 or 1000: constant divisions, which compile
+		 * to multiplications (a division by a variable was a quarter of
+		 * this function's time).
+		 */
+		int64_t		quotient;
+
+		switch (shift)
+		{
+			case -1:
+				quotient = acc / 10;
+				break;
+			case -2:
+				quotient = acc / 100;
+				break;
+			case -3:
+				quotient = acc / 1000;
+				break;
+			default:
+				return false;	/* cannot happen with dscale <= scale */
+		}
+		if (quotient * decsum_pow10[-shift] != acc)
+			return false;
+		v = quotient;
+	}
+	if (__builtin_add_overflow(s->sum, d->negative ? -v : v, &v))
+		return false;
+	s->sum = v;
+	s->count++;
+	if (d->dscale == s->scale)
+		s->max_scale_count++;
+	return true;
+}
 
 extern kpi_status decsum_add_decimal(decsum *s, const decsum_decimal *d, kpi_msg *msg);
 extern kpi_status decsum_remove_decimal(decsum *s, const decsum_decimal *d, kpi_msg *msg);
