@@ -245,6 +245,66 @@ test_hand_sums(void)
 }
 
 /* Random adds against the reference: value, scale and max-scale count. */
+/*
+ * decsum_add_small_decimal, the inline common case of an addition: it
+ * either declines and leaves the sum as it was, or does exactly what
+ * decsum_add_decimal does.
+ */
+static void
+test_small_decimal(void)
+{
+	int			ok = 1;
+	int			taken = 0;
+	int			declined = 0;
+
+	for (int round = 0; round < 3000; round++)
+	{
+		decsum		s = empty_sum;
+		decsum		fast;
+		decsum		general;
+		char		text[64];
+		unit_decimal t;
+		const decsum_decimal *d;
+
+		unit_random_decimal(text, 18, 6);
+		if (add_text(&s, text) != KPI_OK)
+			ok = 0;
+		unit_random_decimal(text, 17, 8);
+		d = unit_make_decimal(&t, text);
+		fast = general = s;
+		if (decsum_add_small_decimal(&fast, d))
+		{
+			taken++;
+			if (decsum_add_decimal(&general, d, NULL) != KPI_OK || !same_state(&fast, &general))
+				ok = 0;
+		}
+		else
+		{
+			declined++;
+			if (!same_state(&fast, &s))
+				ok = 0;
+		}
+	}
+	CHECK(ok && taken > 0 && declined > 0,
+		  "small decimal: 3000 random additions are declined unchanged or equal add_decimal's");
+
+	/* a sum 6.9e17 below the int128 limit, at scale 18 */
+	{
+		decsum		s = empty_sum;
+		decsum		before;
+		unit_decimal t;
+
+		CHECK(add_text(&s, "100000000000000000000.000000000000000000") == KPI_OK &&
+			  add_text(&s, "70141183460469231731.000000000000000000") == KPI_OK && s.wide == 0,
+			  "small decimal: a sum near the int128 limit is narrow");
+		before = s;
+		CHECK(!decsum_add_small_decimal(&s, unit_make_decimal(&t, "1")) && same_state(&s, &before),
+			  "small decimal: an addition past 128 bits is declined, the sum unchanged");
+		CHECK(decsum_add_small_decimal(&s, unit_make_decimal(&t, "-1")) && s.count == 3,
+			  "small decimal: a subtraction near the limit is taken");
+	}
+}
+
 static void
 test_random_adds(void)
 {
@@ -1259,6 +1319,7 @@ main(void)
 	unit_rng_seed(0x2545F4914F6CDD1Dull);
 	test_digit_form();
 	test_hand_sums();
+	test_small_decimal();
 	test_random_adds();
 	test_remove_rules();
 	test_moving_window();
