@@ -12,9 +12,6 @@
 
 #include <string.h>
 
-#define NBASE DECSUM_NBASE
-#define DEC_DIGITS DECSUM_DEC_DIGITS
-
 static const char overflow_detail[] =
 "The exact sum holds at most 38 significant digits, counting those after the decimal point.";
 
@@ -50,7 +47,7 @@ decimal_to_scaled(const decsum_decimal *d, __int128 *out, int32_t *scale,
 				  kpi_msg *msg)
 {
 	__int128	acc = 0;
-	int			own_scale = DEC_DIGITS * (d->ndigits - 1 - d->weight);
+	int			own_scale = DECSUM_DEC_DIGITS * (d->ndigits - 1 - d->weight);
 	int			target = d->dscale;
 	int			drop = 0;
 	int16_t		last = 0;
@@ -61,18 +58,18 @@ decimal_to_scaled(const decsum_decimal *d, __int128 *out, int32_t *scale,
 	 */
 	if (d->ndigits > 0)
 		memcpy(&last, (const char *) d->digits + (d->ndigits - 1) * sizeof(int16_t), sizeof(last));
-	while (drop < DEC_DIGITS && own_scale - drop > target && last % decsum_pow10[drop + 1] == 0)
+	while (drop < DECSUM_DEC_DIGITS && own_scale - drop > target && last % decsum_pow10[drop + 1] == 0)
 		drop++;
 	for (int i = 0; i < d->ndigits; i++)
 	{
 		int16_t		digit;
-		int64_t		base = NBASE;
+		int64_t		base = DECSUM_NBASE;
 
 		memcpy(&digit, (const char *) d->digits + i * sizeof(int16_t), sizeof(digit));
 		if (i == d->ndigits - 1)
 		{
 			digit = (int16_t) (digit / decsum_pow10[drop]);
-			base = decsum_pow10[DEC_DIGITS - drop];
+			base = decsum_pow10[DECSUM_DEC_DIGITS - drop];
 		}
 		/* nine digits stay below 10^36; only later ones can overflow */
 		if (i < 9)
