@@ -186,6 +186,10 @@ ensure() {
 	esac
 	scale="$scale gen $(cat "$BENCH_DIR/generate/prng.sql" "$BENCH_DIR/generate/$file" | md5sum | cut -c1-12)"
 	current=$(q <<< "SELECT scale FROM bench_meta WHERE name = '$set' AND to_regclass('$table') IS NOT NULL")
+	# the tables are unlogged: a server crash leaves them empty
+	if [[ -n $current ]] && [[ $(q -c "SELECT NOT EXISTS (SELECT FROM $table)") == t ]]; then
+		current=""
+	fi
 	if [[ $current == "$scale" ]]; then
 		log "reusing $table ($scale)"
 	else

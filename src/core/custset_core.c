@@ -34,7 +34,7 @@
 #define TABLE_CAP_BYTES ((size_t) 16 << 20)
 
 #define MAX_SLOT_SIZE 40
-#define MAX_SOURCES 6
+#define MAX_SOURCES 8
 
 typedef enum payload_kind
 {
@@ -247,11 +247,19 @@ body_end8(const custset *s)
 	return align8(body_off(s) + s->body_size);
 }
 
-/* Bytes of a table of nslots slots and its occupancy bitmap. */
+/* Bytes of a table of nslots slots, its occupancy bitmap and the pending slot. */
 static size_t
 table_bytes(const set_layout *L, size_t nslots)
 {
-	return nslots * L->slot_size + align8((nslots + 7) / 8);
+	return (nslots + 1) * L->slot_size + align8((nslots + 7) / 8);
+}
+
+/* The pending slot of s, whose slots take slot_size bytes: after the bitmap. */
+static inline uint8_t *
+pending_slot(const custset *s, size_t slot_size)
+{
+	return (uint8_t *) s + slots_off(s) + (size_t) s->nslots * slot_size +
+		align8(((size_t) s->nslots + 7) / 8);
 }
 
 /* Records a table of nslots slots takes before it is full (load 3/4). */
@@ -259,6 +267,16 @@ static size_t
 table_capacity(size_t nslots)
 {
 	return nslots - nslots / 4;
+}
+
+/*
+ * Records of s, counting a key again for each of body, run, table and
+ * pending record that holds it.
+ */
+static size_t
+records_bound(const custset *s)
+{
+	return (size_t) s->nrecords + s->run_nrecords + s->nappend + s->pending;
 }
 
 /* Free bytes between the table and the text heap. */
@@ -869,6 +887,7 @@ table_init(custset *s, const set_layout *L, size_t nslots, size_t gap)
 	bitmap = (uint8_t *) s + slots_off(s) + nslots * L->slot_size;
 	s->nslots = (uint32_t) nslots;
 	s->nappend = 0;
+	s->pending = 0;
 	s->heap_size = 0;
 	s->nbody_adds = 0;
 	s->table_max = 0;
@@ -1189,8 +1208,8 @@ merger_add_source(merger *m, bool is_body, const uint8_t *p, const uint8_t *end,
 }
 
 /*
- * Adds the records of s (at most two states per merger): its body, and a
- * sorted copy of its hash table's records.
+ * Adds the records of s (at most two states per merger): its body, its run,
+ * its pending record and a sorted copy of its hash table's records.
  */
 static kpi_status
 merger_add_state(merger *m, const custset *s, kpi_msg *msg)
@@ -1208,6 +1227,13 @@ merger_add_state(merger *m, const custset *s, kpi_msg *msg)
 		merger_add_source(m, true, body_ptr(s) + s->body_size,
 						  body_ptr(s) + s->body_size + s->run_size, NULL);
 		m->max_body += s->run_size;
+	}
+	if (s->pending)
+	{
+		const uint8_t *p = pending_slot(s, L->slot_size);
+
+		merger_add_source(m, false, p, p + L->slot_size, (const uint8_t *) s);
+		m->max_body += record_max_size(L, m->src[m->nsrc - 1].cur);
 	}
 	if (s->nappend == 0)
 		return KPI_OK;
@@ -1385,6 +1411,7 @@ writer_begin(body_writer *w, const set_layout *L, const custset *like, size_t bo
 	w->s->table_off = 0;
 	w->s->nslots = 0;
 	w->s->nappend = 0;
+	w->s->pending = 0;
 	w->s->heap_size = 0;
 	w->s->nbody_adds = 0;
 	w->s->last_key = 0;
@@ -1656,11 +1683,11 @@ table_area(const set_layout *L, const custset *s, size_t nslots, size_t heap)
 }
 
 /*
- * Copies the body of s, which has an empty table, and the run after it
- * into a new buffer with area free bytes after the body: both are merged
- * already (appends only), and the run stays a run, so that a table that
- * comes in two ascending runs is merged once, when it is compacted, and
- * not at every growth.
+ * Copies the body of s, which has an empty table and no parked record, and
+ * the run after it into a new buffer with area free bytes after the body:
+ * both are merged already (appends only), and the run stays a run, so that
+ * a table that comes in two ascending runs is merged once, when it is
+ * compacted, and not at every growth.
  */
 static kpi_status
 copy_body(const set_layout *L, const custset *s, size_t area, const kpi_allocator *mem,
@@ -1713,12 +1740,12 @@ consolidate(custset **sp, const custset *keep, const set_layout *L, size_t heap,
 	bool		appending = s->nbody_adds > 0 && s->nappend == 0;
 	size_t		gap = append_gap(s, s->nappend == 0);
 	size_t		nslots = appending ? TABLE_MIN_SLOTS :
-		table_slots(L, (size_t) s->nrecords + s->run_nrecords + s->nappend, s->nslots, false);
+		table_slots(L, records_bound(s), s->nslots, false);
 	size_t		area = gap + table_area(L, s, nslots, heap);
 	bool		repeats;
 	kpi_status	status;
 
-	if (s->nappend == 0)
+	if (s->nappend == 0 && !s->pending)
 		status = copy_body(L, s, area, mem, &fresh, msg);
 	else
 		status = merge_into_new(L, s, NULL, area, mem, &fresh, msg);
@@ -1888,19 +1915,19 @@ custset_create(custset_type type, size_t extra_size, const kpi_allocator *mem,
 bool
 custset_is_empty(const custset *s)
 {
-	return s->nrecords == 0 && s->run_nrecords == 0 && s->nappend == 0;
+	return records_bound(s) == 0;
 }
 
 bool
 custset_all_in_body(const custset *s)
 {
-	return s->nappend == 0 && s->run_size == 0;
+	return s->nappend == 0 && s->run_size == 0 && s->pending == 0;
 }
 
 bool
 custset_is_compact(const custset *s)
 {
-	return s->nslots == 0 && s->total_size == body_off(s) + s->body_size;
+	return s->nslots == 0 && s->pending == 0 && s->total_size == body_off(s) + s->body_size;
 }
 
 /* Checks that key k can go where the state has keys of kind have. */
@@ -1930,36 +1957,17 @@ payload_valid(payload_kind pk, uint64_t payload)
 }
 
 /*
- * The fast path of custset_add, for a valid record of integer keys k1 (and
- * k2 of a pair) of the kinds s holds already: the id of the body's last
- * record again, appends to the gap and adds to the hash table while they
- * have room, which is most rows, without a layout.  Returns false, s
- * untouched, for the rest (a full gap or table, a count that would
- * overflow), which the general path does.  Inlined with constant ncomp
- * and pk, once per set type.
+ * Adds the record of integer keys k1 (and k2 of a pair) and payload to the
+ * table of s in place: merges the payload into an equal key's, or takes a
+ * free slot while the table has room.  False, s untouched, when it has no
+ * room or a count would overflow.
  */
 static inline __attribute__((always_inline)) bool
-add_int_record(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, uint64_t payload)
+int_table_add(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, uint64_t payload)
 {
-	uint8_t    *slot;
 	bool		found;
+	uint8_t    *slot = int_table_probe(s, int_slot_size(ncomp, pk), ncomp, k1, k2, &found);
 
-	if (ncomp == 1 && s->nrecords > 0)
-	{
-		gap_use		g;
-
-		/* the last id of the body or the run again (the next line of an order) */
-		if (pk == PAYLOAD_NONE &&
-			(k1 == s->last_key || (s->run_size > 0 && k1 == s->run_last_key)))
-			return true;
-		/* ascending integer ids: see "gap" and "run" in custset_core.h */
-		g = gap_for(s, pk, k1);
-		if (g != GAP_NONE)
-			return gap_append(s, g == GAP_RUN, pk, k1, payload);
-	}
-	if (s->nslots == 0)
-		return false;
-	slot = int_table_probe(s, int_slot_size(ncomp, pk), ncomp, k1, k2, &found);
 	if (found)
 	{
 		uint64_t	p;
@@ -1979,6 +1987,96 @@ add_int_record(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, u
 }
 
 /*
+ * Parks the record of integer keys k1 (and k2) and payload in the pending
+ * slot of s, which has a table, and asks the CPU to fetch the table slot
+ * and bitmap byte where its probe will start (see "pending").
+ */
+static inline __attribute__((always_inline)) void
+park_int_record(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, uint64_t payload)
+{
+	size_t		slot_size = int_slot_size(ncomp, pk);
+	uint8_t    *slots = (uint8_t *) s + slots_off(s);
+	uint8_t    *parked = pending_slot(s, slot_size);
+	size_t		home = home_of_hashes(mix64((uint64_t) k1), ncomp == 2 ? mix64((uint64_t) k2) : 0,
+									  ncomp, s->nslots);
+
+	__builtin_prefetch(slots + home * slot_size, 1);
+	__builtin_prefetch(slots + (size_t) s->nslots * slot_size + (home >> 3));
+	memcpy(parked, &k1, 8);
+	if (ncomp == 2)
+		memcpy(parked + 8, &k2, 8);
+	if (pk != PAYLOAD_NONE)
+		memcpy(parked + (size_t) ncomp * 8, &payload, 8);
+	s->pending = 1;
+}
+
+/*
+ * The fast path of custset_add, for a valid record of integer keys k1 (and
+ * k2 of a pair) of the kinds s holds already, without a layout: first the
+ * record the previous add parked goes into the table; then the new one is
+ * the id of the body's last record again, or appended to the gap, or
+ * parked for the next add.  That is most rows.  Returns false for the rest
+ * (a full gap or table, a count that would overflow), which the general
+ * path does; a record parked before is in the table or still parked then.
+ * Inlined with constant ncomp and pk, once per set type.
+ */
+static inline __attribute__((always_inline)) bool
+add_int_record(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, uint64_t payload)
+{
+	if (s->pending)
+	{
+		const uint8_t *parked = pending_slot(s, int_slot_size(ncomp, pk));
+		int64_t		p1,
+					p2 = 0;
+		uint64_t	pp = 0;
+
+		memcpy(&p1, parked, 8);
+		if (ncomp == 2)
+			memcpy(&p2, parked + 8, 8);
+		if (pk != PAYLOAD_NONE)
+			memcpy(&pp, parked + (size_t) ncomp * 8, 8);
+		if (!int_table_add(s, ncomp, pk, p1, p2, pp))
+			return false;
+		s->pending = 0;
+	}
+	if (ncomp == 1 && s->nrecords > 0)
+	{
+		gap_use		g;
+
+		/* the last id of the body or the run again (the next line of an order) */
+		if (pk == PAYLOAD_NONE &&
+			(k1 == s->last_key || (s->run_size > 0 && k1 == s->run_last_key)))
+			return true;
+		/* ascending integer ids: see "gap" and "run" in custset_core.h */
+		g = gap_for(s, pk, k1);
+		if (g != GAP_NONE)
+			return gap_append(s, g == GAP_RUN, pk, k1, payload);
+	}
+	if (s->nslots == 0)
+		return false;
+	park_int_record(s, ncomp, pk, k1, k2, payload);
+	return true;
+}
+
+/*
+ * Moves the record parked in *sp into its table (see "pending"),
+ * consolidating first when the table is full; keep as for consolidate.
+ */
+static kpi_status
+flush_pending(custset **sp, const custset *keep, const kpi_allocator *mem, kpi_msg *msg)
+{
+	custset    *s = *sp;
+	set_layout	L;
+	custset_record rec;
+
+	layout_of(s, &L);
+	slot_record(&L, pending_slot(s, L.slot_size), (const uint8_t *) s, &rec);
+	/* cleared first: a consolidation must not merge it in as well */
+	s->pending = 0;
+	return table_add(sp, keep, &L, &rec, mem, msg);
+}
+
+/*
  * custset_add for every record the fast path does not take: checks it and
  * adds it with the state's layout.  Out of line, so that the fast path
  * keeps a small frame.
@@ -1987,7 +2085,8 @@ static kpi_status __attribute__((noinline))
 add_record(custset **state, const custset_key *key, const custset_key *key2,
 		   uint64_t payload, const kpi_allocator *mem, kpi_msg *msg)
 {
-	custset    *s = *state;
+	custset    *caller = *state;
+	custset    *s = caller;
 	custset_type type = (custset_type) s->type;
 	int			ncomp = type_ncomp(type);
 	payload_kind pk = type_payload(type);
@@ -2009,6 +2108,14 @@ add_record(custset **state, const custset_key *key, const custset_key *key2,
 	if (!payload_valid(pk, payload))
 		return kpi_fail(msg, KPI_ERR_PARAM, "Payload %llu is not valid for a %s set.",
 						(unsigned long long) payload, type_names[type]);
+	/* the caller's buffer is never freed here, whatever replaces it */
+	if (s->pending)
+	{
+		status = flush_pending(state, caller, mem, msg);
+		if (status != KPI_OK)
+			return status;
+		s = *state;
+	}
 
 	layout_init(&L, type, key->kind, ncomp == 2 ? key2->kind : CUSTSET_KIND_NONE);
 	rec.key = *key;
@@ -2026,15 +2133,14 @@ add_record(custset **state, const custset_key *key, const custset_key *key2,
 		 */
 		gap_use		g;
 
-		status = consolidate(state, s, &L, 0, mem, msg);
+		status = consolidate(state, caller, &L, 0, mem, msg);
 		if (status != KPI_OK)
 			return status;
 		g = gap_for(*state, pk, key->value);
 		if (g != GAP_NONE && gap_append(*state, g == GAP_RUN, pk, key->value, payload))
 			return KPI_OK;
 	}
-	/* s is the caller's buffer: never freed here, whatever replaces it */
-	return table_add(state, s, &L, &rec, mem, msg);
+	return table_add(state, caller, &L, &rec, mem, msg);
 }
 
 /* True when key2 is an integer second key that the pair set s takes. */
@@ -2083,8 +2189,8 @@ custset_merge(custset **dst, const custset *src, const kpi_allocator *mem, kpi_m
 {
 	custset    *d = *dst;
 	set_layout	L;
-	size_t		nsrc = (size_t) src->nrecords + src->run_nrecords + src->nappend;
-	size_t		ndst = (size_t) d->nrecords + d->run_nrecords + d->nappend;
+	size_t		nsrc = records_bound(src);
+	size_t		ndst = records_bound(d);
 	kpi_status	status;
 
 	if (d->type != src->type)

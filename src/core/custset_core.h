@@ -26,7 +26,7 @@
  * PostgreSQL it follows the KpiStateHeader (src/kpi.h), which carries the
  * version byte, and every buffer comes from the glue's state allocator:
  *
- *	 [header 72 B][extra][sorted body][run] gap [hash table][bitmap] free [heap]
+ *	 [header 72 B][extra][sorted body][run] gap [hash table][bitmap][pending] free [heap]
  *
  * - extra: extra_size opaque bytes for the glue (the line-level AOV keeps
  *	 its aov_core there); copied on growth, never interpreted.
@@ -55,6 +55,16 @@
  *	 and the table empty, the buffer grows with body and run copied as
  *	 they are; a consolidation of the table, and compaction, merge the run
  *	 into the body (a run may repeat keys of the body).
+ * - pending: one slot for the record of the last add that goes to the
+ *	 table (integer keys).  An add does not probe the table for its own
+ *	 record: it prefetches the record's slot, parks the record here and
+ *	 probes the one parked by the previous add, whose slot the cache holds
+ *	 by now.  With a table larger than the cache (many customers) that
+ *	 hides a memory load per row behind PostgreSQL's work between rows.
+ *	 Every add takes the parked record first, so records reach the set in
+ *	 the order they came; readers see it as one record more, which may
+ *	 repeat a key of the body, the run or the table (merged like theirs).
+ *	 A compact state has no table and nothing parked.
  * When the table is full, its records are sorted and merged with the body
  * into a new body followed by an empty table that can take a quarter of the
  * records again (about 5 bytes per integer customer) or, when most table
@@ -160,7 +170,8 @@ typedef struct custset
 	uint8_t		type;			/* custset_type */
 	uint8_t		kind;			/* custset_kind of the (first) key */
 	uint8_t		kind2;			/* custset_kind of the second key, or NONE */
-	uint8_t		reserved;		/* zero */
+	uint8_t		pending;		/* 1: the pending slot holds a record; 0 in
+								 * a compact state (see "pending") */
 	uint32_t	extra_size;		/* bytes after the header, multiple of 8 */
 	uint32_t	total_size;		/* bytes of the whole buffer */
 	uint32_t	body_size;		/* bytes of the sorted body */

@@ -806,7 +806,8 @@ test_random(custset_type type, custset_kind kind, custset_kind okind, const char
 				ident_ok = true,
 				bin_ok = true,
 				text_ok = true,
-				self_ok = true;
+				self_ok = true,
+				resume_ok = true;
 	char		what[160];
 
 	pool_make(&cp, kind, 2 + rnd_below(300));
@@ -932,6 +933,36 @@ test_random(custset_type type, custset_kind kind, custset_kind okind, const char
 			free(xe);
 		}
 
+		/*
+		 * a state in the making (its table, a parked record) takes a merge
+		 * and goes on adding: readers between adds, and the end, see the whole
+		 */
+		{
+			size_t		a = rnd_below(n + 1),
+						b = a + rnd_below(n - a + 1);
+			custset    *x = build(type, rows, a);
+			custset    *y = build(type, rows + a, b - a);
+
+			resume_ok &= x != NULL && y != NULL && merge_into(&x, y) == KPI_OK;
+			for (size_t i = b; resume_ok && i < n; i++)
+			{
+				resume_ok &= add_row(&x, &rows[i]) == KPI_OK;
+				if (i == b || rnd_below(64) == 0)
+				{
+					size_t		nprefix;
+					ref_row    *prefix = ref_records(type, rows, i + 1, &nprefix);
+
+					resume_ok &= matches_reference(x, prefix, nprefix) &&
+						kpis_match(x, prefix, nprefix) &&
+						custset_is_empty(x) == (nprefix == 0);
+					free(prefix);
+				}
+			}
+			resume_ok &= x != NULL && same_set(x, whole) && kpis_match(x, ref, nref);
+			free(x);
+			free(y);
+		}
+
 		/* codecs: binary and text round trips are exact */
 		{
 			size_t		len,
@@ -1004,6 +1035,8 @@ test_random(custset_type type, custset_kind kind, custset_kind okind, const char
 	CHECK(text_ok, what);
 	snprintf(what, sizeof(what), "%s: merging a state with itself", label);
 	CHECK(self_ok, what);
+	snprintf(what, sizeof(what), "%s: a state merged into while built goes on adding", label);
+	CHECK(resume_ok, what);
 	pool_free(&cp);
 	pool_free(&op);
 }
