@@ -818,6 +818,17 @@ table_claim(custset *s, size_t slot_size, uint8_t *slot, const custset_key *firs
 	s->nappend++;
 }
 
+/* Writes a record of integer keys k1 (and k2 of a pair) and payload into slot. */
+static inline __attribute__((always_inline)) void
+int_slot_write(uint8_t *slot, int ncomp, payload_kind pk, int64_t k1, int64_t k2, uint64_t payload)
+{
+	memcpy(slot, &k1, 8);
+	if (ncomp == 2)
+		memcpy(slot + 8, &k2, 8);
+	if (pk != PAYLOAD_NONE)
+		memcpy(slot + (size_t) ncomp * 8, &payload, 8);
+}
+
 /*
  * Writes a record of integer keys k1 (and k2 of a pair) and payload into
  * the free slot that int_table_probe returned.
@@ -828,11 +839,7 @@ int_table_put(custset *s, int ncomp, payload_kind pk, uint8_t *slot, int64_t k1,
 {
 	custset_key first = custset_key_int(k1);
 
-	memcpy(slot, &k1, 8);
-	if (ncomp == 2)
-		memcpy(slot + 8, &k2, 8);
-	if (pk != PAYLOAD_NONE)
-		memcpy(slot + (size_t) ncomp * 8, &payload, 8);
+	int_slot_write(slot, ncomp, pk, k1, k2, payload);
 	table_claim(s, int_slot_size(ncomp, pk), slot, &first);
 }
 
@@ -2002,11 +2009,7 @@ park_int_record(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, 
 
 	__builtin_prefetch(slots + home * slot_size, 1);
 	__builtin_prefetch(slots + (size_t) s->nslots * slot_size + (home >> 3));
-	memcpy(parked, &k1, 8);
-	if (ncomp == 2)
-		memcpy(parked + 8, &k2, 8);
-	if (pk != PAYLOAD_NONE)
-		memcpy(parked + (size_t) ncomp * 8, &payload, 8);
+	int_slot_write(parked, ncomp, pk, k1, k2, payload);
 	s->pending = 1;
 }
 
