@@ -38,7 +38,7 @@ DATA_built = kpi--$(EXTVERSION).sql
 
 REGRESS = setup aov aov_numeric io window parallel partitionwise matview session \
 	offhours offhours_io offhours_plans offhours_retail \
-	retention retention_io retention_parallel online_retail \
+	retention retention_io retention_parallel retention_growing online_retail \
 	clv clv_io clv_parallel clv_storage \
 	funnel funnel_reference funnel_parallel funnel_io funnel_data
 
@@ -89,7 +89,8 @@ metacheck:
 # the kernel's cache out of both sides' timings (bench/README.md).
 BENCH_SHARED_BUFFERS = 3GB
 bench:
-	pg_virtualenv -t -o shared_buffers=$(BENCH_SHARED_BUFFERS) bash $(kpi_srcdir)bench/run.sh
+	pg_virtualenv -t -o shared_buffers=$(BENCH_SHARED_BUFFERS) \
+		bash -c 'bash $(kpi_srcdir)bench/run.sh && bash $(kpi_srcdir)bench/memory.sh'
 
 .PHONY: unitcheck pgtapcheck metacheck bench
 EXTRA_CLEAN = build

@@ -14,6 +14,7 @@
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/typcache.h"
 
 PG_MODULE_MAGIC;
@@ -40,7 +41,7 @@ kpi_pfree(void *ptr, void *ctx)
 }
 
 const kpi_allocator kpi_palloc_allocator = {
-	kpi_palloc, kpi_repalloc, kpi_pfree, NULL
+	kpi_palloc, kpi_repalloc, kpi_pfree, NULL, false
 };
 
 static void *
@@ -53,20 +54,28 @@ kpi_context_alloc(size_t size, void *ctx)
 kpi_allocator
 kpi_context_allocator(MemoryContext cxt)
 {
-	kpi_allocator allocator = {kpi_context_alloc, kpi_repalloc, kpi_pfree, cxt};
+	kpi_allocator allocator = {kpi_context_alloc, kpi_repalloc, kpi_pfree, cxt, false};
 
 	return allocator;
+}
+
+/* A zeroed state with a payload of size bytes, in cxt; returns the payload. */
+static void *
+state_payload_alloc(MemoryContext cxt, size_t size)
+{
+	KpiStateHeader *s = MemoryContextAllocExtended(cxt, sizeof(KpiStateHeader) + size,
+												   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+	SET_VARSIZE(s, sizeof(KpiStateHeader) + size);
+	s->version = KPI_STATE_VERSION;
+	return KPI_STATE_PAYLOAD(s);
 }
 
 static void *
 kpi_state_alloc(size_t size, void *ctx)
 {
-	KpiStateHeader *s = palloc0(sizeof(KpiStateHeader) + size);
-
 	(void) ctx;
-	SET_VARSIZE(s, sizeof(KpiStateHeader) + size);
-	s->version = KPI_STATE_VERSION;
-	return KPI_STATE_PAYLOAD(s);
+	return state_payload_alloc(CurrentMemoryContext, size);
 }
 
 static void *
@@ -87,7 +96,7 @@ kpi_state_free(void *payload, void *ctx)
 }
 
 const kpi_allocator kpi_state_allocator = {
-	kpi_state_alloc, kpi_state_realloc, kpi_state_free, NULL
+	kpi_state_alloc, kpi_state_realloc, kpi_state_free, NULL, false
 };
 
 /* Sets up the keys of the id in argument argno (see kpi.h). */
@@ -187,6 +196,102 @@ kpi_state_check_failed(const KpiStateHeader *s, const KpiStateType *type)
 			errmsg("%s value has size %zu, expected %zu", type->name,
 				   KPI_STATE_PAYLOAD_SIZE(s), type->fixed_size));
 }
+
+/* ---------------------------------------------------------- growing states */
+
+/*
+ * The allocator of a growing state (see kpi.h): blocks are states (a
+ * KpiStateHeader in front) in the object's memory context, zeroed like
+ * kpi_state_allocator's; realloc and free are real, since the core is
+ * handed the state (in_place).
+ */
+static void *
+growing_alloc(size_t size, void *ctx)
+{
+	return state_payload_alloc(((KpiGrowingState *) ctx)->hdr.eoh_context, size);
+}
+
+static void *
+growing_realloc(void *payload, size_t size, void *ctx)
+{
+	KpiStateHeader *s = KPI_STATE_FROM_PAYLOAD(payload);
+	Size		old_size = VARSIZE(s);
+	Size		new_size = sizeof(KpiStateHeader) + size;
+
+	(void) ctx;
+	s = repalloc_huge(s, new_size);
+	if (new_size > old_size)
+		memset((char *) s + old_size, 0, new_size - old_size);
+	SET_VARSIZE(s, new_size);
+	return KPI_STATE_PAYLOAD(s);
+}
+
+static void
+growing_free(void *payload, void *ctx)
+{
+	(void) ctx;
+	pfree(KPI_STATE_FROM_PAYLOAD(payload));
+}
+
+static Size
+growing_flat_size(ExpandedObjectHeader *eohptr)
+{
+	return VARSIZE(((KpiGrowingState *) eohptr)->state);
+}
+
+static void
+growing_flatten(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
+{
+	memcpy(result, ((KpiGrowingState *) eohptr)->state, allocated_size);
+}
+
+const ExpandedObjectMethods kpi_growing_methods = {
+	growing_flat_size, growing_flatten
+};
+
+KpiGrowingState *
+kpi_state_growing(Datum d)
+{
+	if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(d)))
+	{
+		ExpandedObjectHeader *eoh = DatumGetEOHP(d);
+
+		if (eoh->eoh_methods == &kpi_growing_methods)
+			return (KpiGrowingState *) eoh;
+	}
+	return NULL;
+}
+
+KpiStateHeader *
+kpi_state_detoast(struct varlena *raw)
+{
+	KpiGrowingState *growing = kpi_state_growing(PointerGetDatum(raw));
+
+	if (growing != NULL)
+		return growing->state;
+	return (KpiStateHeader *) pg_detoast_datum(raw);
+}
+
+KpiStateHeader *
+kpi_state_start_growing(FunctionCallInfo fcinfo, KpiStateHeader *state, KpiGrowingState **growing)
+{
+	MemoryContext aggcontext;
+	MemoryContext cxt;
+	KpiGrowingState *g;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		return state;
+	cxt = AllocSetContextCreate(aggcontext, "kpi growing state", ALLOCSET_SMALL_SIZES);
+	g = MemoryContextAlloc(cxt, sizeof(KpiGrowingState));
+	EOH_init_header(&g->hdr, &kpi_growing_methods, cxt);
+	g->state = MemoryContextAllocHuge(cxt, VARSIZE(state));
+	memcpy(g->state, state, VARSIZE(state));
+	g->mem = (kpi_allocator) {growing_alloc, growing_realloc, growing_free, g, true};
+	*growing = g;
+	return g->state;
+}
+
+/* ---------------------------------------------------------- type I/O */
 
 /*
  * Generic input function: text -> state.  STRICT, IMMUTABLE.  Allocates

@@ -23,6 +23,7 @@
 #include "postgres.h"
 #include "fmgr.h"
 #include "catalog/pg_type_d.h"
+#include "utils/expandeddatum.h"
 
 #include "pg_compat.h"
 #include "kpi_core.h"
@@ -173,6 +174,53 @@ extern void kpi_state_check_failed(const KpiStateHeader *s, const KpiStateType *
 			pg_attribute_noreturn();
 
 /*
+ * Growing transition states.
+ *
+ * When a transition function returns another pointer than its state
+ * argument, the executor copies the new state into the aggregate context
+ * and frees the old one, so a state that grows by half, say, exists as
+ * old, new and copy for a moment: 3.5 times its size.  A read/write
+ * expanded object whose memory context is a child of the aggregate context
+ * is kept as it is instead (ExecAggTransReparent).  So the transition
+ * functions of variable-size states (customer sets) turn a state of
+ * KPI_GROWING_MIN_SIZE bytes or more into a KpiGrowingState: an expanded
+ * object holding the flat state, which the core then grows in place
+ * through the object's allocator (kpi_allocator.in_place; a realloc of a
+ * large block remaps its pages rather than copying them).  The object
+ * flattens into the same bytes whenever the state leaves the aggregate
+ * (partial aggregation, a stored value), and kpi_state_arg reads it
+ * without flattening.  Smaller states stay flat: an expanded object costs
+ * a memory context, about 1 kB.
+ */
+typedef struct KpiGrowingState
+{
+	ExpandedObjectHeader hdr;
+	KpiStateHeader *state;		/* the flat state, in hdr.eoh_context */
+	kpi_allocator mem;			/* in_place; allocates in hdr.eoh_context */
+} KpiGrowingState;
+
+#define KPI_GROWING_MIN_SIZE ((Size) 64 * 1024)
+
+extern const ExpandedObjectMethods kpi_growing_methods;
+
+/*
+ * A state that is compressed, toasted, packed or an expanded object, as a
+ * plain one: a growing state's own flat state, else detoasted.
+ */
+extern KpiStateHeader *kpi_state_detoast(struct varlena *raw);
+
+/* The growing state that a (read/write or read-only) datum points to, or NULL. */
+extern KpiGrowingState *kpi_state_growing(Datum d);
+
+/*
+ * In aggregate context, a new growing state holding a copy of state (the
+ * executor frees the original when it gets the new one); elsewhere state
+ * itself, with *growing NULL.
+ */
+extern KpiStateHeader *kpi_state_start_growing(FunctionCallInfo fcinfo, KpiStateHeader *state,
+											   KpiGrowingState **growing);
+
+/*
  * The state in argument argno, checked (version, size).  With for_update
  * it may be modified: in aggregate context that is the argument itself (the
  * executor owns it), elsewhere a copy.  A state stored with STORAGE
@@ -191,13 +239,66 @@ kpi_state_arg(FunctionCallInfo fcinfo, int argno, const KpiStateType *type,
 	if (for_update && !AggCheckCallContext(fcinfo, NULL))
 		s = (KpiStateHeader *) pg_detoast_datum_copy(raw);
 	else if (unlikely(VARATT_IS_EXTENDED(raw)))
-		s = (KpiStateHeader *) pg_detoast_datum(raw);
+		s = kpi_state_detoast(raw);
 	else
 		s = (KpiStateHeader *) raw;
 	if (unlikely(s->version != KPI_STATE_VERSION ||
 				 (type->fixed_size != 0 && KPI_STATE_PAYLOAD_SIZE(s) != type->fixed_size)))
 		kpi_state_check_failed(s, type);
 	return s;
+}
+
+/*
+ * The variable-size state in argument argno of a transition or combine
+ * function, for update as kpi_state_arg gives it, with *growing the
+ * growing state that holds it (NULL for a flat one): an aggregate's own
+ * growing state, or a new one for a flat state of KPI_GROWING_MIN_SIZE
+ * bytes or more.  The function updates the payload with
+ * kpi_state_mem(*growing) and returns kpi_state_result(*growing, payload).
+ * Inline: transition functions call it once per row.
+ */
+static inline KpiStateHeader *
+kpi_state_update(FunctionCallInfo fcinfo, int argno, const KpiStateType *type,
+				 KpiGrowingState **growing)
+{
+	Pointer		raw = PG_GETARG_POINTER(argno);
+	KpiStateHeader *s;
+
+	if (VARATT_IS_EXTERNAL_EXPANDED_RW(raw) && AggCheckCallContext(fcinfo, NULL))
+	{
+		ExpandedObjectHeader *eoh = DatumGetEOHP(PointerGetDatum(raw));
+
+		if (eoh->eoh_methods == &kpi_growing_methods)
+		{
+			*growing = (KpiGrowingState *) eoh;
+			return (*growing)->state;
+		}
+	}
+	*growing = NULL;
+	s = kpi_state_arg(fcinfo, argno, type, true);
+	if (unlikely(VARSIZE(s) >= KPI_GROWING_MIN_SIZE))
+		s = kpi_state_start_growing(fcinfo, s, growing);
+	return s;
+}
+
+/* The allocator for updating a state that kpi_state_update returned. */
+static inline const kpi_allocator *
+kpi_state_mem(KpiGrowingState *growing)
+{
+	return growing != NULL ? &growing->mem : &kpi_state_allocator;
+}
+
+/*
+ * The result of a transition or combine function whose state (from
+ * kpi_state_update) now has payload, which may have moved.
+ */
+static inline Datum
+kpi_state_result(KpiGrowingState *growing, void *payload)
+{
+	if (growing == NULL)
+		return PointerGetDatum(KPI_STATE_FROM_PAYLOAD(payload));
+	growing->state = KPI_STATE_FROM_PAYLOAD(payload);
+	return EOHPGetRWDatum(&growing->hdr);
 }
 
 extern Datum kpi_state_in(FunctionCallInfo fcinfo, const KpiStateType *type);

@@ -13,9 +13,11 @@
  * Every function here is STRICT: rows with a NULL argument never reach a
  * transition function, so they are skipped.  Transition and combine
  * functions update their first argument in place when called by an
- * aggregate and a copy otherwise; when a set must grow, they return a new,
- * larger state (built in CurrentMemoryContext by kpi_state_allocator) and
- * the executor copies it into the aggregate context and frees the old one.
+ * aggregate and a copy otherwise.  When a small set must grow, they return
+ * a new, larger state (built in CurrentMemoryContext by
+ * kpi_state_allocator) and the executor copies it into the aggregate
+ * context and frees the old one; a set of KPI_GROWING_MIN_SIZE bytes or
+ * more lives in a growing state (kpi.h) and grows in place.
  * Final functions and accessors never modify their argument.  The final
  * function of the two-step aggregates and of rollup returns the compact,
  * canonical copy of the state, so equal sets are stored as equal bytes.
@@ -166,6 +168,33 @@ KPI_STATE_IO_FUNCTIONS(cohort_state, &cohort_state_type);
 KPI_STATE_IO_FUNCTIONS(repeat_state, &repeat_state_type);
 KPI_STATE_IO_FUNCTIONS(aov_lines_state, &aov_lines_state_type);
 
+/*
+ * The set in argument 0 of a final function or accessor, for reading.  A
+ * growing state (an aggregate's own, see kpi.h) first moves the records
+ * of its table into its body, in place, or with compact becomes compact:
+ * readers then walk the body alone instead of sorting a copy of the
+ * table, which can take as much memory again as the set.  What the set
+ * holds stays the same, so the aggregate can go on adding to it (as a
+ * window aggregate does) or call other final functions on it.
+ */
+static custset *
+set_read_arg(FunctionCallInfo fcinfo, const KpiStateType *type, bool compact)
+{
+	KpiGrowingState *growing = kpi_state_growing(PG_GETARG_DATUM(0));
+	custset    *s;
+	kpi_msg		msg = {{0}};
+	kpi_status	status;
+
+	if (growing == NULL)
+		return KPI_STATE_PAYLOAD(kpi_state_arg(fcinfo, 0, type, false));
+	s = KPI_STATE_PAYLOAD(growing->state);
+	status = custset_consolidate(&s, compact, &growing->mem, &msg);
+	growing->state = KPI_STATE_FROM_PAYLOAD(s);
+	if (status != KPI_OK)
+		set_report(status, &msg, type->name);
+	return s;
+}
+
 /* ---------------------------------------------------------- ids as keys */
 
 /* How one polymorphic argument's values become set keys. */
@@ -315,8 +344,8 @@ retention_window(CallCache *cache, TimestampTz cutoff, Interval *period)
 static pg_attribute_always_inline Datum
 retention_step(FunctionCallInfo fcinfo, bool windowed)
 {
-	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, &retention_state_type, true);
-	custset    *s = KPI_STATE_PAYLOAD(state);
+	KpiGrowingState *growing;
+	custset    *s = KPI_STATE_PAYLOAD(kpi_state_update(fcinfo, 0, &retention_state_type, &growing));
 	CallCache  *cache = call_cache(fcinfo);
 	TimestampTz at = PG_GETARG_TIMESTAMPTZ(2);
 	TimestampTz cutoff = PG_GETARG_TIMESTAMPTZ(3);
@@ -328,14 +357,14 @@ retention_step(FunctionCallInfo fcinfo, bool windowed)
 	{
 		retention_window(cache, cutoff, PG_GETARG_INTERVAL_P(4));
 		if (at < cache->window_lower || at >= cache->window_upper)
-			PG_RETURN_POINTER(state);
+			return kpi_state_result(growing, s);
 	}
 	key = key_arg(fcinfo, cache, 0, 1);
 	msg.text[0] = '\0';
-	status = custset_retention_add(&s, &key, at < cutoff, &kpi_state_allocator, &msg);
+	status = custset_retention_add(&s, &key, at < cutoff, kpi_state_mem(growing), &msg);
 	if (unlikely(status != KPI_OK))
 		set_report(status, &msg, retention_state_type.name);
-	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(s));
+	return kpi_state_result(growing, s);
 }
 
 PG_FUNCTION_INFO_V1(kpi_retention_accum);
@@ -411,8 +440,8 @@ PG_FUNCTION_INFO_V1(kpi_cohort_accum);
 Datum
 kpi_cohort_accum(PG_FUNCTION_ARGS)
 {
-	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, &cohort_state_type, true);
-	custset    *s = KPI_STATE_PAYLOAD(state);
+	KpiGrowingState *growing;
+	custset    *s = KPI_STATE_PAYLOAD(kpi_state_update(fcinfo, 0, &cohort_state_type, &growing));
 	CallCache  *cache = call_cache(fcinfo);
 	Timestamp	at = PG_GETARG_TIMESTAMP(2);
 	custset_period period = period_arg(cache, PG_GETARG_TEXT_PP(3));
@@ -438,11 +467,11 @@ kpi_cohort_accum(PG_FUNCTION_ARGS)
 	}
 	key = key_arg(fcinfo, cache, 0, 1);
 	msg.text[0] = '\0';
-	status = custset_cohort_add(&s, &key, period_index(cache, period, at), &kpi_state_allocator,
+	status = custset_cohort_add(&s, &key, period_index(cache, period, at), kpi_state_mem(growing),
 								&msg);
 	if (unlikely(status != KPI_OK))
 		set_report(status, &msg, cohort_state_type.name);
-	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(s));
+	return kpi_state_result(growing, s);
 }
 
 /* The most cells kpi.cohorts returns (a triangle of 14,000 periods). */
@@ -461,8 +490,7 @@ PG_FUNCTION_INFO_V1(kpi_cohorts);
 Datum
 kpi_cohorts(PG_FUNCTION_ARGS)
 {
-	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, &cohort_state_type, false);
-	custset    *s = KPI_STATE_PAYLOAD(state);
+	custset    *s = set_read_arg(fcinfo, &cohort_state_type, false);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	custset_period period = custset_cohort_extra_of(s)->period;
 	custset_cohort_row *rows;
@@ -528,24 +556,24 @@ PG_FUNCTION_INFO_V1(kpi_repeat_accum_order);
 Datum
 kpi_repeat_accum(PG_FUNCTION_ARGS)
 {
-	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, &repeat_state_type, true);
-	custset    *s = KPI_STATE_PAYLOAD(state);
+	KpiGrowingState *growing;
+	custset    *s = KPI_STATE_PAYLOAD(kpi_state_update(fcinfo, 0, &repeat_state_type, &growing));
 	custset_key key = key_arg(fcinfo, call_cache(fcinfo), 0, 1);
 	kpi_msg		msg;
 	kpi_status	status;
 
 	msg.text[0] = '\0';
-	status = custset_repeat_add(&s, &key, NULL, &kpi_state_allocator, &msg);
+	status = custset_repeat_add(&s, &key, NULL, kpi_state_mem(growing), &msg);
 	if (unlikely(status != KPI_OK))
 		set_report(status, &msg, repeat_state_type.name);
-	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(s));
+	return kpi_state_result(growing, s);
 }
 
 Datum
 kpi_repeat_accum_order(PG_FUNCTION_ARGS)
 {
-	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, &repeat_state_type, true);
-	custset    *s = KPI_STATE_PAYLOAD(state);
+	KpiGrowingState *growing;
+	custset    *s = KPI_STATE_PAYLOAD(kpi_state_update(fcinfo, 0, &repeat_state_type, &growing));
 	CallCache  *cache = call_cache(fcinfo);
 	custset_key key = key_arg(fcinfo, cache, 0, 1);
 	custset_key order = key_arg(fcinfo, cache, 1, 2);
@@ -553,10 +581,10 @@ kpi_repeat_accum_order(PG_FUNCTION_ARGS)
 	kpi_status	status;
 
 	msg.text[0] = '\0';
-	status = custset_repeat_add(&s, &key, &order, &kpi_state_allocator, &msg);
+	status = custset_repeat_add(&s, &key, &order, kpi_state_mem(growing), &msg);
 	if (unlikely(status != KPI_OK))
 		set_report(status, &msg, repeat_state_type.name);
-	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(s));
+	return kpi_state_result(growing, s);
 }
 
 /* ---------------------------------------------------------- order-line AOV */
@@ -572,8 +600,8 @@ PG_FUNCTION_INFO_V1(kpi_aov_lines_accum);
 Datum
 kpi_aov_lines_accum(PG_FUNCTION_ARGS)
 {
-	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, &aov_lines_state_type, true);
-	custset    *s = KPI_STATE_PAYLOAD(state);
+	KpiGrowingState *growing;
+	custset    *s = KPI_STATE_PAYLOAD(kpi_state_update(fcinfo, 0, &aov_lines_state_type, &growing));
 	aov_core   *amounts = custset_aov_of(s);
 	decsum_decimal d;
 	kpi_numeric_class class = kpi_numeric_digits(PG_GETARG_DATUM(1), &d);
@@ -600,10 +628,10 @@ kpi_aov_lines_accum(PG_FUNCTION_ARGS)
 	if (unlikely(status != KPI_OK))
 		kpi_report(status, &msg, "kpi.aov sum out of range");
 	order = key_arg(fcinfo, call_cache(fcinfo), 0, 2);
-	status = custset_orders_add(&s, &order, &kpi_state_allocator, &msg);
+	status = custset_orders_add(&s, &order, kpi_state_mem(growing), &msg);
 	if (unlikely(status != KPI_OK))
 		set_report(status, &msg, aov_lines_state_type.name);
-	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(s));
+	return kpi_state_result(growing, s);
 }
 
 /* ---------------------------------------------------------- combine, final */
@@ -612,28 +640,38 @@ kpi_aov_lines_accum(PG_FUNCTION_ARGS)
 static Datum
 set_combine(FunctionCallInfo fcinfo, custset_state which, const KpiStateType *type)
 {
-	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, type, true);
+	KpiGrowingState *growing;
+	custset    *s = KPI_STATE_PAYLOAD(kpi_state_update(fcinfo, 0, type, &growing));
 	KpiStateHeader *other = kpi_state_arg(fcinfo, 1, type, false);
-	custset    *s = KPI_STATE_PAYLOAD(state);
 	kpi_msg		msg = {{0}};
 	kpi_status	status;
 
-	status = custset_state_merge(which, &s, KPI_STATE_PAYLOAD(other), &kpi_state_allocator, &msg);
+	status = custset_state_merge(which, &s, KPI_STATE_PAYLOAD(other), kpi_state_mem(growing), &msg);
 	if (status != KPI_OK)
 		set_report(status, &msg, type->name);
-	PG_RETURN_POINTER(KPI_STATE_FROM_PAYLOAD(s));
+	return kpi_state_result(growing, s);
 }
 
-/* The compact canonical copy of the state in argument 0 (or itself). */
+/*
+ * The compact canonical copy of the state in argument 0 (or itself); a
+ * growing state is compacted in place and copied out.
+ */
 static Datum
 set_final(FunctionCallInfo fcinfo, const KpiStateType *type)
 {
-	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, type, false);
-	custset    *s = KPI_STATE_PAYLOAD(state);
+	KpiStateHeader *state;
+	custset    *s;
 	custset    *compact;
 	kpi_msg		msg = {{0}};
 	kpi_status	status;
 
+	if (kpi_state_growing(PG_GETARG_DATUM(0)) != NULL)
+	{
+		state = KPI_STATE_FROM_PAYLOAD(set_read_arg(fcinfo, type, true));
+		PG_RETURN_POINTER(memcpy(palloc(VARSIZE(state)), state, VARSIZE(state)));
+	}
+	state = kpi_state_arg(fcinfo, 0, type, false);
+	s = KPI_STATE_PAYLOAD(state);
 	if (custset_is_compact(s))
 		PG_RETURN_POINTER(state);
 	status = custset_compact(s, &kpi_state_allocator, &compact, &msg);
@@ -717,11 +755,10 @@ kpi_aov_lines_final(PG_FUNCTION_ARGS)
 static custset_retention
 retention_arg(FunctionCallInfo fcinfo)
 {
-	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, &retention_state_type, false);
+	custset    *s = set_read_arg(fcinfo, &retention_state_type, false);
 	custset_retention r;
 	kpi_msg		msg = {{0}};
-	kpi_status	status = custset_retention_counts(KPI_STATE_PAYLOAD(state), &kpi_palloc_allocator,
-												  &r, &msg);
+	kpi_status	status = custset_retention_counts(s, &kpi_palloc_allocator, &r, &msg);
 
 	if (status != KPI_OK)
 		set_report(status, &msg, retention_state_type.name);
@@ -797,11 +834,10 @@ kpi_new_customers(PG_FUNCTION_ARGS)
 static custset_repeat
 repeat_arg(FunctionCallInfo fcinfo)
 {
-	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, &repeat_state_type, false);
+	custset    *s = set_read_arg(fcinfo, &repeat_state_type, false);
 	custset_repeat r;
 	kpi_msg		msg = {{0}};
-	kpi_status	status = custset_repeat_counts(KPI_STATE_PAYLOAD(state), &kpi_palloc_allocator,
-											   &r, &msg);
+	kpi_status	status = custset_repeat_counts(s, &kpi_palloc_allocator, &r, &msg);
 
 	if (status != KPI_OK)
 		set_report(status, &msg, repeat_state_type.name);
@@ -880,8 +916,7 @@ PG_FUNCTION_INFO_V1(kpi_aov_lines_count);
 Datum
 kpi_aov_lines(PG_FUNCTION_ARGS)
 {
-	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, &aov_lines_state_type, false);
-	custset    *s = KPI_STATE_PAYLOAD(state);
+	custset    *s = set_read_arg(fcinfo, &aov_lines_state_type, false);
 	const aov_core *amounts = custset_aov_of(s);
 	Datum		sum;
 
@@ -907,7 +942,5 @@ kpi_aov_lines(PG_FUNCTION_ARGS)
 Datum
 kpi_aov_lines_count(PG_FUNCTION_ARGS)
 {
-	KpiStateHeader *state = kpi_state_arg(fcinfo, 0, &aov_lines_state_type, false);
-
-	PG_RETURN_INT64(aov_lines_orders(KPI_STATE_PAYLOAD(state)));
+	PG_RETURN_INT64(aov_lines_orders(set_read_arg(fcinfo, &aov_lines_state_type, false)));
 }

@@ -53,7 +53,7 @@ malloc_free(void *ptr, void *ctx)
 }
 
 const kpi_allocator kpi_malloc_allocator = {
-	malloc_alloc, malloc_realloc, malloc_free, NULL
+	malloc_alloc, malloc_realloc, malloc_free, NULL, false
 };
 
 /* ---------------------------------------------------------------- binary */

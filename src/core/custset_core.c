@@ -1718,24 +1718,312 @@ copy_body(const set_layout *L, const custset *s, size_t area, const kpi_allocato
 
 /*
  * Gap to leave after the body of s for direct appends (to the body, or to
- * a run that is kept): half the body and run when records were appended
- * since the last consolidation (ascending ids keep coming), else a little,
- * so that a switch to ascending ids costs one more consolidation only.
- * A run kept after the body is in the gap too.
+ * a run that is kept): half the body and run when every record added since
+ * the last consolidation was appended (ascending ids keep coming), that
+ * times the share of appended records when the table took some, so that
+ * random ids, of which now and then one is above all others, leave next
+ * to no gap, and a switch to ascending ids costs one more consolidation
+ * only.  A run kept after the body is in the gap too.
  */
 static size_t
 append_gap(const custset *s, bool keep_run)
 {
 	size_t		run = keep_run ? align8(s->run_size) : 0;
+	size_t		added = (size_t) s->nbody_adds + s->nappend;
+	size_t		half = ((size_t) s->body_size + run) / 2;
 
-	return run + (s->nbody_adds > 0 ? align8(((size_t) s->body_size + run) / 2) + 64 : 64);
+	return run + 64 + (s->nbody_adds == 0 ? 0 :
+					   align8((size_t) ((double) half * s->nbody_adds / added)));
+}
+
+/*
+ * Slots of the table that follows a consolidation into merged records of
+ * a set whose body held before records and whose table held nappend
+ * records in nslots slots (see TABLE_DIVISOR).
+ */
+static size_t
+next_table_slots(const set_layout *L, bool appending, size_t before, size_t nappend,
+				 size_t nslots, size_t merged)
+{
+	/* fewer than half of the table's records were new */
+	bool		repeats = 2 * (merged > before ? merged - before : 0) < nappend;
+
+	return appending ? TABLE_MIN_SLOTS : table_slots(L, merged, nslots, repeats);
+}
+
+/*
+ * consolidate for a set whose buffer the call may realloc and whose table
+ * is empty with nothing parked: body and run stay where they are, and the
+ * buffer is resized to hold gap bytes and a table of nslots after them.
+ */
+static kpi_status
+regrow_in_place(custset **sp, const set_layout *L, size_t gap, size_t nslots, size_t heap,
+				const kpi_allocator *mem, kpi_msg *msg)
+{
+	custset    *s = *sp;
+	size_t		used = body_off(s) + s->body_size + s->run_size;
+	size_t		total = body_end8(s) + gap + table_area(L, s, nslots, heap);
+
+	if (total > CUSTSET_MAX_SIZE)
+		return too_large(msg);
+	s = mem->realloc(s, total, mem->ctx);
+	if (s == NULL)
+		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for a customer set of %zu bytes.", total);
+	memset((uint8_t *) s + used, 0, total - used);
+	s->total_size = (uint32_t) total;
+	/* a new set takes the kinds of its first key here */
+	s->kind = (uint8_t) L->kind[0];
+	s->kind2 = (uint8_t) (L->ncomp == 2 ? L->kind[1] : CUSTSET_KIND_NONE);
+	table_init(s, L, nslots, gap);
+	*sp = s;
+	return KPI_OK;
+}
+
+/* The record of integer keys in a slot. */
+static inline void
+int_slot_read(const set_layout *L, const uint8_t *slot, int_rec *r)
+{
+	memcpy(&r->k1, slot, 8);
+	r->k2 = 0;
+	if (L->ncomp == 2)
+		memcpy(&r->k2, slot + 8, 8);
+	r->payload = 0;
+	if (L->payload != PAYLOAD_NONE)
+		memcpy(&r->payload, slot + L->payload_off, 8);
+}
+
+/*
+ * consolidate for a set of integer keys without a run whose buffer the
+ * call may realloc: the table's records are merged into the body within
+ * the buffer itself, so the set never needs a second buffer of its size
+ * (reallocating a large block remaps its pages rather than copying them).
+ *
+ * The parked record goes into the table first.  The buffer grows to E
+ * bytes; the table's records are compacted to the table's start, sorted
+ * into the last bytes of the buffer, and the body's records from the
+ * first one at or above the smallest table record move right before them
+ * (the records below stay where they are).  The merged records are then
+ * written from where the moved ones began.  Each table record lengthens
+ * the body by at most growth bytes (its own code, and with pairs or
+ * counts the longer code of the body record after it), and the body's
+ * first record may take max_record bytes more than its zigzag code, so
+ * with E as below what is written never reaches what is still to be read;
+ * every write checks that all the same.  Last, the buffer shrinks (or
+ * grows) to the merged body, the gap and an empty table.
+ *
+ * Errors: KPI_ERR_NOMEM and KPI_ERR_LIMIT leave a valid set, as does
+ * KPI_ERR_OVERFLOW from the parked record; an overflowing count in the
+ * merge (or corrupt bytes) leaves a set that can only be freed.
+ */
+static kpi_status
+consolidate_in_place(custset **sp, const set_layout *L, bool appending, size_t gap,
+					 const kpi_allocator *mem, kpi_msg *msg)
+{
+	custset    *s = *sp;
+	const size_t sz = L->slot_size;
+	const size_t bo = body_off(s);
+	const size_t growth = L->max_record *
+		(L->ncomp == 2 || L->payload == PAYLOAD_COUNT ? 2 : 1);
+	const size_t before = s->nrecords;
+	const size_t nappend = s->nappend;
+	const size_t old_slots = s->nslots;
+	size_t		nrec,
+				out_max,
+				total,
+				nslots,
+				kept,
+				nkept = 0,
+				nout = 0;
+	uint64_t	E;
+	uint8_t    *base,
+			   *slots,
+			   *dst,
+			   *recs,
+			   *tail,
+			   *out;
+	const uint8_t *bitmap,
+			   *bp,
+			   *bend,
+			   *rp,
+			   *rend;
+	int_rec		first,
+				prev = {0, 0, 0},
+				bcur = {0, 0, 0},
+				rcur;
+	bool		has_prev = false,
+				bhas,
+				rhas = true;
+
+	if (s->pending)
+	{
+		int_rec		p;
+		bool		found;
+		uint8_t    *slot;
+
+		/* a table is at most 3/4 full: there is a slot for it */
+		int_slot_read(L, pending_slot(s, sz), &p);
+		slot = int_table_probe(s, sz, L->ncomp, p.k1, p.k2, &found);
+		if (!found)
+			int_table_put(s, L->ncomp, L->payload, slot, p.k1, p.k2, p.payload);
+		else if (L->payload != PAYLOAD_NONE)
+		{
+			uint64_t	v;
+
+			memcpy(&v, slot + L->payload_off, 8);
+			if (merge_payload(L->payload, &v, p.payload) != KPI_OK)
+				return overflow(msg);
+			memcpy(slot + L->payload_off, &v, 8);
+		}
+		s->pending = 0;
+	}
+	nrec = s->nappend;
+	out_max = (size_t) s->body_size + nrec * growth + L->max_record;
+	E = (uint64_t) bo + out_max + nrec * sz;
+	if (E < (uint64_t) slots_off(s) + 2 * (uint64_t) nrec * sz)
+		E = (uint64_t) slots_off(s) + 2 * (uint64_t) nrec * sz;
+	if (E < s->total_size)
+		E = s->total_size;
+	E = align8(E);
+	if (E > CUSTSET_MAX_SIZE)
+		return too_large(msg);
+	s = mem->realloc(s, E, mem->ctx);
+	if (s == NULL)
+		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for a customer set of %zu bytes.",
+						(size_t) E);
+	*sp = s;
+	s->total_size = (uint32_t) E;
+	base = (uint8_t *) s;
+
+	/* the table's records, compacted, then sorted into the buffer's end */
+	slots = base + slots_off(s);
+	bitmap = slots + old_slots * sz;
+	dst = slots;
+	for (size_t i = 0; i < old_slots; i++)
+		if (slot_used(bitmap, i))
+		{
+			if (dst != slots + i * sz)
+				memmove(dst, slots + i * sz, sz);
+			dst += sz;
+		}
+	tail = base + E - nrec * sz;
+	recs = int_slot_sort(L, slots, tail, nrec);
+	if (recs != tail)
+		memmove(tail, recs, nrec * sz);
+	int_slot_read(L, tail, &first);
+
+	/* the body's records below the first table record stay */
+	bp = base + bo;
+	bend = bp + s->body_size;
+	while (bp < bend)
+	{
+		const uint8_t *q = decode_int_record(L, bp, bend, has_prev ? &prev : NULL, &bcur);
+
+		if (q == NULL)
+			return kpi_fail(msg, KPI_ERR_BINARY, "The customer set's stored data is corrupt.");
+		if (int_rec_compare(L->ncomp, &bcur, &first) >= 0)
+			break;
+		prev = bcur;
+		has_prev = true;
+		bp = q;
+		nkept++;
+	}
+	kept = (size_t) (bp - (base + bo));
+	out = base + bo + kept;
+	memmove(tail - (bend - bp), bp, (size_t) (bend - bp));
+	bp = tail - (bend - bp);
+	bend = tail;
+
+	/* merge the moved body records (bp) and the sorted table records (rp) */
+	bhas = bp < bend;
+	if (bhas)
+	{
+		bp = decode_int_record(L, bp, bend, has_prev ? &prev : NULL, &bcur);
+		if (bp == NULL)
+			return kpi_fail(msg, KPI_ERR_BINARY, "The customer set's stored data is corrupt.");
+	}
+	rp = tail;
+	rend = base + E;
+	int_slot_read(L, rp, &rcur);
+	rp += sz;
+	while (bhas || rhas)
+	{
+		int			c = !rhas ? -1 : !bhas ? 1 : int_rec_compare(L->ncomp, &bcur, &rcur);
+		int_rec		r = c <= 0 ? bcur : rcur;
+		uint8_t		code[3 * KPI_VARINT_MAX];
+		size_t		len;
+
+		if (c == 0 && merge_payload(L->payload, &r.payload, rcur.payload) != KPI_OK)
+			return overflow(msg);
+		if (c <= 0)
+		{
+			bhas = bp < bend;
+			if (bhas)
+			{
+				int_rec		next;
+
+				bp = decode_int_record(L, bp, bend, &bcur, &next);
+				if (bp == NULL)
+					return kpi_fail(msg, KPI_ERR_BINARY, "The customer set's stored data is corrupt.");
+				bcur = next;
+			}
+		}
+		if (c >= 0)
+		{
+			rhas = rp < rend;
+			if (rhas)
+			{
+				int_slot_read(L, rp, &rcur);
+				rp += sz;
+			}
+		}
+		len = (size_t) (encode_int_record(L, code, has_prev ? &prev : NULL, &r) - code);
+		if (out + len > (bp < bend ? bp : rp))
+			return kpi_fail(msg, KPI_ERR_LIMIT, "A customer set's merge overran its buffer.");
+		memcpy(out, code, len);
+		out += len;
+		prev = r;
+		has_prev = true;
+		nout++;
+	}
+	s->body_size = (uint32_t) (out - (base + bo));
+	s->nrecords = (uint32_t) (nkept + nout);
+	s->last_key = prev.k1;
+
+	/* the buffer's final size: merged body, gap, an empty table */
+	nslots = next_table_slots(L, appending, before, nappend, old_slots, s->nrecords);
+	total = body_end8(s) + gap + table_area(L, s, nslots, 0);
+	if (total != E)
+	{
+		custset    *resized = mem->realloc(s, total, mem->ctx);
+
+		if (resized == NULL && total > E)
+		{
+			/* a valid set all the same: its body, no table */
+			table_init(s, L, 0, 0);
+			s->table_off = 0;
+			return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for a customer set of %zu bytes.",
+							total);
+		}
+		/* a failed shrink leaves the buffer as it was */
+		if (resized != NULL)
+			s = resized;
+		else
+			total = E;
+	}
+	s->total_size = (uint32_t) total;
+	memset((uint8_t *) s + bo + s->body_size, 0, total - (bo + s->body_size));
+	table_init(s, L, nslots, gap);
+	*sp = s;
+	return KPI_OK;
 }
 
 /*
  * Merges the hash table of *sp into its body and makes an empty table with
- * heap free heap bytes.  The result goes back into the same buffer when it
- * fits there, else into a new one that replaces *sp; the replaced buffer is
- * freed unless it is keep (the caller's).
+ * heap free heap bytes.  A buffer that is not keep (the caller's) is
+ * consolidated in place when it can be (see consolidate_in_place);
+ * otherwise the result goes back into the same buffer when it fits there,
+ * else into a new one that replaces *sp, and the replaced buffer is freed
+ * unless it is keep.
  */
 static kpi_status
 consolidate(custset **sp, const custset *keep, const set_layout *L, size_t heap,
@@ -1749,23 +2037,20 @@ consolidate(custset **sp, const custset *keep, const set_layout *L, size_t heap,
 	size_t		nslots = appending ? TABLE_MIN_SLOTS :
 		table_slots(L, records_bound(s), s->nslots, false);
 	size_t		area = gap + table_area(L, s, nslots, heap);
-	bool		repeats;
 	kpi_status	status;
 
+	if (s != keep && s->nappend == 0 && !s->pending)
+		return regrow_in_place(sp, L, gap, nslots, heap, mem, msg);
+	if (s != keep && L->int_keys && s->run_size == 0)
+		return consolidate_in_place(sp, L, appending, gap, mem, msg);
 	if (s->nappend == 0 && !s->pending)
 		status = copy_body(L, s, area, mem, &fresh, msg);
 	else
 		status = merge_into_new(L, s, NULL, area, mem, &fresh, msg);
 	if (status != KPI_OK)
 		return status;
-	if (!appending)
-	{
-		/* fewer than half of the table's records were new */
-		size_t		before = (size_t) s->nrecords + s->run_nrecords;
-
-		repeats = 2 * (fresh->nrecords > before ? fresh->nrecords - before : 0) < s->nappend;
-		nslots = table_slots(L, fresh->nrecords, s->nslots, repeats);
-	}
+	nslots = next_table_slots(L, appending, (size_t) s->nrecords + s->run_nrecords, s->nappend,
+							  s->nslots, fresh->nrecords);
 	area = gap + table_area(L, fresh, nslots, heap);
 	if (body_end8(fresh) + area <= s->total_size)
 	{
@@ -2088,8 +2373,9 @@ static kpi_status __attribute__((noinline))
 add_record(custset **state, const custset_key *key, const custset_key *key2,
 		   uint64_t payload, const kpi_allocator *mem, kpi_msg *msg)
 {
-	custset    *caller = *state;
-	custset    *s = caller;
+	custset    *s = *state;
+	/* the caller's buffer, unless the caller hands it over */
+	const custset *caller = mem->in_place ? NULL : s;
 	custset_type type = (custset_type) s->type;
 	int			ncomp = type_ncomp(type);
 	payload_kind pk = type_payload(type);
@@ -2111,7 +2397,6 @@ add_record(custset **state, const custset_key *key, const custset_key *key2,
 	if (!payload_valid(pk, payload))
 		return kpi_fail(msg, KPI_ERR_PARAM, "Payload %llu is not valid for a %s set.",
 						(unsigned long long) payload, type_names[type]);
-	/* the caller's buffer is never freed here, whatever replaces it */
 	if (s->pending)
 	{
 		status = flush_pending(state, caller, mem, msg);
@@ -2230,7 +2515,7 @@ custset_merge(custset **dst, const custset *src, const kpi_allocator *mem, kpi_m
 		if (status != KPI_OK)
 			return status;
 		while (status == KPI_OK && custset_iter_next(it, &rec))
-			status = table_add(dst, d, &L, &rec, mem, msg);
+			status = table_add(dst, mem->in_place ? NULL : d, &L, &rec, mem, msg);
 		if (status == KPI_OK)
 			return custset_iter_end(it, msg);
 		custset_iter_end(it, NULL);
@@ -2246,6 +2531,8 @@ custset_merge(custset **dst, const custset *src, const kpi_allocator *mem, kpi_m
 		if (status != KPI_OK)
 			return status;
 		table_init(fresh, &L, table_slots(&L, fresh->nrecords, 0, false), 0);
+		if (mem->in_place)
+			mem->free(d, mem->ctx);
 		*dst = fresh;
 		return KPI_OK;
 	}
@@ -2258,6 +2545,49 @@ custset_compact(const custset *s, const kpi_allocator *mem, custset **out, kpi_m
 
 	layout_of(s, &L);
 	return merge_into_new(&L, s, NULL, 0, mem, out, msg);
+}
+
+kpi_status
+custset_consolidate(custset **state, bool compact, const kpi_allocator *mem, kpi_msg *msg)
+{
+	custset    *s = *state;
+	const custset *keep = mem->in_place ? NULL : s;
+	custset    *fresh;
+	set_layout	L;
+	kpi_status	status;
+
+	if (custset_is_compact(s) || (!compact && custset_all_in_body(s)))
+		return KPI_OK;
+	layout_of(s, &L);
+	if (s->nappend > 0 || s->pending)
+	{
+		status = consolidate(state, keep, &L, 0, mem, msg);
+		if (status != KPI_OK)
+			return status;
+		s = *state;
+	}
+	if (!compact)
+		return KPI_OK;
+	if (s->run_size == 0 && s != keep)
+	{
+		/* the body alone: drop the table and the spare bytes */
+		custset    *shrunk;
+
+		table_init(s, &L, 0, 0);
+		s->table_off = 0;
+		s->total_size = (uint32_t) (body_off(s) + s->body_size);
+		shrunk = mem->realloc(s, s->total_size, mem->ctx);
+		/* a failed shrink leaves a buffer larger than total_size: harmless */
+		*state = shrunk != NULL ? shrunk : s;
+		return KPI_OK;
+	}
+	status = merge_into_new(&L, s, NULL, 0, mem, &fresh, msg);
+	if (status != KPI_OK)
+		return status;
+	if (s != keep)
+		mem->free(s, mem->ctx);
+	*state = fresh;
+	return KPI_OK;
 }
 
 kpi_status

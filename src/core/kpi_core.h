@@ -60,6 +60,14 @@ typedef struct kpi_allocator
 	void	   *(*realloc) (void *ptr, size_t size, void *ctx);
 	void		(*free) (void *ptr, void *ctx);
 	void	   *ctx;
+
+	/*
+	 * True when the caller hands over the buffer that a core function
+	 * updates through a pointer to it (custset_add, custset_merge): the
+	 * function may then realloc it, or free it when it replaces it.  False
+	 * (the usual case) when the caller frees a replaced buffer itself.
+	 */
+	bool		in_place;
 } kpi_allocator;
 
 /* malloc-based allocator, used by unit tests and tools. */

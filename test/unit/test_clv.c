@@ -1443,7 +1443,7 @@ static void
 test_fit_interrupt(const clv_fitdata *fd)
 {
 	tracked		t = {{NULL}, 0};
-	kpi_allocator tracking = {tracked_alloc, tracked_realloc, tracked_free, &t};
+	kpi_allocator tracking = {tracked_alloc, tracked_realloc, tracked_free, &t, false};
 	clv_model	model;
 	clv_fit_outcome outcome;
 	volatile int jumped = 0;

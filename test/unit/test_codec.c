@@ -445,7 +445,7 @@ test_strbuf(void)
 	/* allocation failure: the buffer says so and stays usable as a flag */
 	{
 		budget		b = {0};
-		kpi_allocator mem = {budget_alloc, budget_realloc, budget_free, &b};
+		kpi_allocator mem = {budget_alloc, budget_realloc, budget_free, &b, false};
 
 		kpi_strbuf_init(&sb, &mem);
 		CHECK(sb.failed, "strbuf: init reports a failed allocation");

@@ -20,11 +20,70 @@
 #include "custset_kpi.h"
 #include "unit.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static const kpi_allocator *const MEM = &kpi_malloc_allocator;
+/*
+ * An allocator that takes over the buffers it updates (in_place), with a
+ * realloc that always moves the block, so that a stale pointer to a set
+ * that grew in place shows up under AddressSanitizer.  It counts the bytes
+ * it has live, and their peak.
+ */
+static size_t moving_live,
+			moving_peak;
+
+static void
+moving_count(size_t plus, size_t minus)
+{
+	moving_live = moving_live + plus - minus;
+	if (moving_live > moving_peak)
+		moving_peak = moving_live;
+}
+
+static void *
+moving_alloc(size_t size, void *ctx)
+{
+	void	   *p = malloc(size);
+
+	(void) ctx;
+	if (p != NULL)
+		moving_count(size, 0);
+	return p;
+}
+
+static void *
+moving_realloc(void *ptr, size_t size, void *ctx)
+{
+	void	   *moved = malloc(size);
+	size_t		old = malloc_usable_size(ptr);
+
+	(void) ctx;
+	if (moved == NULL)
+		return NULL;
+	memcpy(moved, ptr, old < size ? old : size);
+	/* counted as the larger block only, as glibc's realloc of a block above
+	 * its mmap threshold (large sets) remaps pages instead of copying */
+	moving_count(size, old);
+	free(ptr);
+	return moved;
+}
+
+static void
+moving_free(void *ptr, void *ctx)
+{
+	(void) ctx;
+	moving_count(0, malloc_usable_size(ptr));
+	free(ptr);
+}
+
+static const kpi_allocator in_place_allocator = {
+	moving_alloc, moving_realloc, moving_free, NULL, true
+};
+
+/* The allocator of the tests: malloc's, or in_place_allocator. */
+static const kpi_allocator *MEM = &kpi_malloc_allocator;
 
 /* ------------------------------------------------------------ helpers */
 
@@ -135,12 +194,15 @@ new_set(custset_type type)
 	return s;
 }
 
-/* Runs a call that may replace s (given as &s) and frees the replaced buffer, as nodeAgg does. */
+/*
+ * Runs a call that may replace s (given as &s) and frees the replaced
+ * buffer, as nodeAgg does, unless the allocator took it over.
+ */
 #define GROW(s, call) \
 	do { \
 		custset *old_ = (s); \
 		(void) (call); \
-		if ((s) != old_) \
+		if ((s) != old_ && !MEM->in_place) \
 			free(old_); \
 	} while (0)
 
@@ -152,7 +214,19 @@ add_row(custset **s, const ref_row *r)
 	kpi_status	st = custset_add(s, &r->k1, type_pairs((custset_type) old->type) ? &r->k2 : NULL,
 								 r->payload, MEM, NULL);
 
-	if (*s != old)
+	if (*s != old && !MEM->in_place)
+		free(old);
+	return st;
+}
+
+/* custset_consolidate, freeing a replaced buffer as add_row does. */
+static kpi_status
+consolidate_set(custset **s, bool compact)
+{
+	custset    *old = *s;
+	kpi_status	st = custset_consolidate(s, compact, MEM, NULL);
+
+	if (*s != old && !MEM->in_place)
 		free(old);
 	return st;
 }
@@ -163,7 +237,7 @@ merge_into(custset **dst, const custset *src)
 	custset    *old = *dst;
 	kpi_status	st = custset_merge(dst, src, MEM, NULL);
 
-	if (*dst != old)
+	if (*dst != old && !MEM->in_place)
 		free(old);
 	return st;
 }
@@ -807,7 +881,8 @@ test_random(custset_type type, custset_kind kind, custset_kind okind, const char
 				bin_ok = true,
 				text_ok = true,
 				self_ok = true,
-				resume_ok = true;
+				resume_ok = true,
+				consolidate_ok = true;
 	char		what[160];
 
 	pool_make(&cp, kind, 2 + rnd_below(300));
@@ -963,6 +1038,28 @@ test_random(custset_type type, custset_kind kind, custset_kind okind, const char
 			free(y);
 		}
 
+		/* consolidation keeps the set: all of it in the body, or compact */
+		{
+			custset    *x = build(type, rows, n);
+			custset    *y = build(type, rows, n);
+			custset    *c = compacted(whole);
+			custset    *twice = build(type, rows, n);
+
+			consolidate_ok &= x != NULL && consolidate_set(&x, false) == KPI_OK &&
+				custset_all_in_body(x) && matches_reference(x, ref, nref) &&
+				kpis_match(x, ref, nref);
+			consolidate_ok &= y != NULL && consolidate_set(&y, true) == KPI_OK && same_bytes(y, c);
+			/* and adding goes on: the rows once more */
+			for (size_t i = 0; consolidate_ok && i < n; i++)
+				consolidate_ok &= add_row(&x, &rows[i]) == KPI_OK && add_row(&y, &rows[i]) == KPI_OK &&
+					add_row(&twice, &rows[i]) == KPI_OK;
+			consolidate_ok &= same_set(x, twice) && same_set(y, twice);
+			free(x);
+			free(y);
+			free(c);
+			free(twice);
+		}
+
 		/* codecs: binary and text round trips are exact */
 		{
 			size_t		len,
@@ -1037,6 +1134,8 @@ test_random(custset_type type, custset_kind kind, custset_kind okind, const char
 	CHECK(self_ok, what);
 	snprintf(what, sizeof(what), "%s: a state merged into while built goes on adding", label);
 	CHECK(resume_ok, what);
+	snprintf(what, sizeof(what), "%s: consolidation keeps the set and canonical bytes", label);
+	CHECK(consolidate_ok, what);
 	pool_free(&cp);
 	pool_free(&op);
 }
@@ -1503,6 +1602,9 @@ bench_retention(size_t n, bool dense)
 		ids[i - 1] = ids[j];
 		ids[j] = t;
 	}
+	moving_live = moving_peak = 0;
+	if (MEM->in_place)
+		moving_count(s->total_size, 0);
 	t0 = now_sec();
 	for (size_t i = 0; i < n; i++)
 	{
@@ -1510,7 +1612,7 @@ bench_retention(size_t n, bool dense)
 		custset    *old = s;
 
 		custset_retention_add(&s, &k, before[i], MEM, NULL);
-		if (s != old)
+		if (s != old && !MEM->in_place)
 		{
 			if ((size_t) old->total_size + s->total_size > peak)
 				peak = (size_t) old->total_size + s->total_size;
@@ -1518,6 +1620,8 @@ bench_retention(size_t n, bool dense)
 		}
 	}
 	t1 = now_sec();
+	if (MEM->in_place)
+		peak = moving_peak;
 	custset_retention_counts(s, MEM, &r, NULL);
 	t2 = now_sec();
 	c = compacted(s);
@@ -1529,12 +1633,20 @@ bench_retention(size_t n, bool dense)
 	snprintf(what, sizeof(what), "bench: %s ids take <= 16 bytes per customer in memory and encoded",
 			 dense ? "dense" : "random");
 	CHECK((double) s->total_size / n <= 16 && (double) len / n <= 16, what);
-	printf("# retention, %zu distinct %s bigint customers in random order:\n"
+	if (MEM->in_place)
+	{
+		snprintf(what, sizeof(what), "bench: %s ids growing in place peak at <= 16 bytes per customer",
+				 dense ? "dense" : "random");
+		CHECK((double) peak / n <= 16, what);
+	}
+	printf("# retention, %zu distinct %s bigint customers in random order%s:\n"
 		   "#   insert %.3f s (%.0f ns/row), counts %.3f s, compact %.3f s\n"
-		   "#   in memory %.2f B/customer (state %zu B), peak during growth (old+new) %.2f B/customer\n"
+		   "#   in memory %.2f B/customer (state %zu B), peak during growth (%s) %.2f B/customer\n"
 		   "#   compact %.2f B/customer, encoded %.2f B/customer\n",
-		   n, dense ? "dense (1..n)" : "random 64-bit", t1 - t0, (t1 - t0) * 1e9 / n, t2 - t1, t3 - t2,
-		   (double) s->total_size / n, (size_t) s->total_size, (double) peak / n,
+		   n, dense ? "dense (1..n)" : "random 64-bit", MEM->in_place ? ", growing in place" : "",
+		   t1 - t0, (t1 - t0) * 1e9 / n, t2 - t1, t3 - t2,
+		   (double) s->total_size / n, (size_t) s->total_size,
+		   MEM->in_place ? "all live bytes" : "old+new", (double) peak / n,
 		   (double) c->total_size / n, (double) len / n);
 	free(bin);
 	free(c);
@@ -1664,6 +1776,32 @@ bench_union(size_t n)
 	free(half[1]);
 }
 
+/* The sets test_random builds; in_place: also with in_place_allocator. */
+typedef struct random_case
+{
+	custset_type type;
+	custset_kind kind;
+	custset_kind kind2;
+	const char *label;
+	bool		in_place;
+} random_case;
+
+static const random_case random_cases[] = {
+	{CUSTSET_RETENTION, CUSTSET_KIND_INT, CUSTSET_KIND_NONE, "retention int8", true},
+	{CUSTSET_RETENTION, CUSTSET_KIND_TEXT, CUSTSET_KIND_NONE, "retention text", true},
+	{CUSTSET_RETENTION, CUSTSET_KIND_UUID, CUSTSET_KIND_NONE, "retention uuid", false},
+	{CUSTSET_RETENTION, CUSTSET_KIND_HASH, CUSTSET_KIND_NONE, "retention hash", true},
+	{CUSTSET_COHORT, CUSTSET_KIND_INT, CUSTSET_KIND_INT, "cohort int8", true},
+	{CUSTSET_COHORT, CUSTSET_KIND_TEXT, CUSTSET_KIND_INT, "cohort text", false},
+	{CUSTSET_ORDER_COUNT, CUSTSET_KIND_INT, CUSTSET_KIND_NONE, "order count int8", true},
+	{CUSTSET_ORDER_COUNT, CUSTSET_KIND_UUID, CUSTSET_KIND_NONE, "order count uuid", true},
+	{CUSTSET_CUSTOMER_ORDER, CUSTSET_KIND_INT, CUSTSET_KIND_TEXT, "customer order int8/text", true},
+	{CUSTSET_CUSTOMER_ORDER, CUSTSET_KIND_TEXT, CUSTSET_KIND_UUID, "customer order text/uuid", false},
+	{CUSTSET_CUSTOMER_ORDER, CUSTSET_KIND_HASH, CUSTSET_KIND_INT, "customer order hash/int8", true},
+	{CUSTSET_ORDERS, CUSTSET_KIND_INT, CUSTSET_KIND_NONE, "orders int8", true},
+	{CUSTSET_ORDERS, CUSTSET_KIND_TEXT, CUSTSET_KIND_NONE, "orders text", false},
+};
+
 int
 main(int argc, char **argv)
 {
@@ -1678,25 +1816,32 @@ main(int argc, char **argv)
 
 	test_varint();
 	test_examples();
-	test_random(CUSTSET_RETENTION, CUSTSET_KIND_INT, CUSTSET_KIND_NONE, "retention int8");
-	test_random(CUSTSET_RETENTION, CUSTSET_KIND_TEXT, CUSTSET_KIND_NONE, "retention text");
-	test_random(CUSTSET_RETENTION, CUSTSET_KIND_UUID, CUSTSET_KIND_NONE, "retention uuid");
-	test_random(CUSTSET_RETENTION, CUSTSET_KIND_HASH, CUSTSET_KIND_NONE, "retention hash");
-	test_random(CUSTSET_COHORT, CUSTSET_KIND_INT, CUSTSET_KIND_INT, "cohort int8");
-	test_random(CUSTSET_COHORT, CUSTSET_KIND_TEXT, CUSTSET_KIND_INT, "cohort text");
-	test_random(CUSTSET_ORDER_COUNT, CUSTSET_KIND_INT, CUSTSET_KIND_NONE, "order count int8");
-	test_random(CUSTSET_ORDER_COUNT, CUSTSET_KIND_UUID, CUSTSET_KIND_NONE, "order count uuid");
-	test_random(CUSTSET_CUSTOMER_ORDER, CUSTSET_KIND_INT, CUSTSET_KIND_TEXT, "customer order int8/text");
-	test_random(CUSTSET_CUSTOMER_ORDER, CUSTSET_KIND_TEXT, CUSTSET_KIND_UUID, "customer order text/uuid");
-	test_random(CUSTSET_CUSTOMER_ORDER, CUSTSET_KIND_HASH, CUSTSET_KIND_INT, "customer order hash/int8");
-	test_random(CUSTSET_ORDERS, CUSTSET_KIND_INT, CUSTSET_KIND_NONE, "orders int8");
-	test_random(CUSTSET_ORDERS, CUSTSET_KIND_TEXT, CUSTSET_KIND_NONE, "orders text");
+	for (int pass = 0; pass < 2; pass++)
+	{
+		/* the second pass with sets that grow in place */
+		MEM = pass == 0 ? &kpi_malloc_allocator : &in_place_allocator;
+		for (size_t i = 0; i < sizeof(random_cases) / sizeof(random_cases[0]); i++)
+		{
+			const random_case *c = &random_cases[i];
+			char		label[80];
+
+			if (pass == 1 && !c->in_place)
+				continue;
+			snprintf(label, sizeof(label), "%s%s", pass == 1 ? "in place: " : "", c->label);
+			test_random(c->type, c->kind, c->kind2, label);
+		}
+	}
+	MEM = &kpi_malloc_allocator;
 	test_rollup();
 	test_long_keys();
 	test_errors();
 	test_garbage();
 	bench_retention(bench_n, true);
 	bench_retention(bench_n, false);
+	MEM = &in_place_allocator;
+	bench_retention(bench_n, true);
+	bench_retention(bench_n, false);
+	MEM = &kpi_malloc_allocator;
 	bench_union(bench_n);
 	bench_repeat(bench_n / 2, 20000);
 	return unit_done();

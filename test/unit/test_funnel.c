@@ -1621,8 +1621,8 @@ test_scratch_memory(void)
 			   *t = NULL;
 	counted		block = {0, 0},
 				scratch = {0, 0};
-	kpi_allocator block_mem = {counted_alloc, counted_realloc, counted_free, &block};
-	kpi_allocator scratch_mem = {counted_alloc, counted_realloc, counted_free, &scratch};
+	kpi_allocator block_mem = {counted_alloc, counted_realloc, counted_free, &block, false};
+	kpi_allocator scratch_mem = {counted_alloc, counted_realloc, counted_free, &scratch, false};
 	char	   *text;
 	funnel_result res;
 

@@ -351,7 +351,7 @@ no_free(void *ptr, void *ctx)
 static void
 test_failures(void)
 {
-	static const kpi_allocator no_memory = {failing_alloc, failing_realloc, no_free, NULL};
+	static const kpi_allocator no_memory = {failing_alloc, failing_realloc, no_free, NULL, false};
 	fake_zone	z = dst_zone(3);
 	zone_windows zw;
 	int64_t		moments[1000];

@@ -46,7 +46,7 @@ unit_failing_free(void *ptr, void *ctx)
 }
 
 static const kpi_allocator unit_failing_allocator = {
-	unit_failing_alloc, unit_failing_realloc, unit_failing_free, NULL
+	unit_failing_alloc, unit_failing_realloc, unit_failing_free, NULL, false
 };
 
 #endif							/* KPI_UNIT_ALLOC_H */

@@ -125,7 +125,7 @@ unit_strict_realloc(void *ptr, size_t size, void *ctx)
 }
 
 static const kpi_allocator unit_strict_allocator = {
-	unit_strict_alloc, unit_strict_realloc, unit_strict_free, NULL
+	unit_strict_alloc, unit_strict_realloc, unit_strict_free, NULL, false
 };
 
 /* Blocks allocated and not freed. */
