@@ -75,6 +75,10 @@ build/unit/%: $(kpi_srcdir)test/unit/%.c $(addprefix $(kpi_srcdir),$(CORE_SRCS))
 	$(UNIT_CC) $(UNIT_CFLAGS) -I$(kpi_srcdir)src/core -I$(kpi_srcdir)test/unit \
 		$< $(addprefix $(kpi_srcdir),$(CORE_SRCS)) -lm -o $@
 
+# test_custset_parked is test_custset with every table add parked (see
+# CUSTSET_PARK_MIN_TABLE_BYTES in src/core/custset_core.c).
+build/unit/test_custset_parked: UNIT_CFLAGS += -DCUSTSET_PARK_MIN_TABLE_BYTES=0
+
 unitcheck: $(UNIT_TESTS)
 	cd $(kpi_srcdir) && prove -v $(abspath $(UNIT_TESTS))
 

@@ -33,6 +33,16 @@
 #define TABLE_MIN_SLOTS 64
 #define TABLE_CAP_BYTES ((size_t) 16 << 20)
 
+/*
+ * Integer adds park their record (see "pending" in custset_core.h) only
+ * when the table is larger than this: a smaller one stays in the CPU's
+ * caches, and parking would only add work.  The unit tests build the core
+ * once more with 0, so that their small sets park too.
+ */
+#ifndef CUSTSET_PARK_MIN_TABLE_BYTES
+#define CUSTSET_PARK_MIN_TABLE_BYTES ((size_t) 1 << 20)
+#endif
+
 #define MAX_SLOT_SIZE 40
 #define MAX_SOURCES 8
 
@@ -2342,6 +2352,9 @@ add_int_record(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, u
 	}
 	if (s->nslots == 0)
 		return false;
+	/* a table that caches hold costs no wait to probe now */
+	if ((size_t) s->nslots * int_slot_size(ncomp, pk) <= CUSTSET_PARK_MIN_TABLE_BYTES)
+		return int_table_add(s, ncomp, pk, k1, k2, payload);
 	park_int_record(s, ncomp, pk, k1, k2, payload);
 	return true;
 }

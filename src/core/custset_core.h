@@ -60,7 +60,8 @@
  *	 record: it prefetches the record's slot, parks the record here and
  *	 probes the one parked by the previous add, whose slot the cache holds
  *	 by now.  With a table larger than the cache (many customers) that
- *	 hides a memory load per row behind PostgreSQL's work between rows.
+ *	 hides a memory load per row behind PostgreSQL's work between rows;
+ *	 a table of 1 MB or less, which the caches hold, is probed at once.
  *	 Every add takes the parked record first, so records reach the set in
  *	 the order they came; readers see it as one record more, which may
  *	 repeat a key of the body, the run or the table (merged like theirs).
