@@ -83,6 +83,24 @@ FROM (SELECT month, kpi.base_customers(kpi.rollup(s) OVER (ORDER BY month)) AS b
       FROM (SELECT date_trunc('month', at, 'UTC') AS month, kpi.retention_agg(customer, at, '2025-01-01') AS s
             FROM g_orders GROUP BY 1) m) w;
 
+-- A frame whose start moves (the last 5 months): the aggregate restarts
+-- for every frame, dropping its growing state with the aggregate context.
+CREATE TEMP TABLE g_months AS
+SELECT customer, date_trunc('month', at, 'UTC') AS month,
+       bool_or(at < '2025-01-01') AS b, bool_or(at >= '2025-01-01') AS a
+FROM g_orders GROUP BY 1, 2;
+SELECT count(*) AS months, count(*) FILTER (WHERE w.rate IS NOT DISTINCT FROM r.rate) AS matching
+FROM (SELECT DISTINCT date_trunc('month', at, 'UTC') AS month,
+             kpi.retention_rate(customer, at, '2025-01-01')
+                 OVER (ORDER BY date_trunc('month', at, 'UTC')
+                       RANGE BETWEEN interval '5 months' PRECEDING AND CURRENT ROW) AS rate
+      FROM g_orders) w,
+LATERAL (SELECT count(*) FILTER (WHERE b AND a)::float8 / nullif(count(*) FILTER (WHERE b), 0) AS rate
+         FROM (SELECT customer, bool_or(b) AS b, bool_or(a) AS a
+               FROM g_months
+               WHERE month BETWEEN w.month - interval '5 months' AND w.month
+               GROUP BY customer) c) r;
+
 -- Cohorts, repeat purchases and line-level AOV on large states.
 WITH months AS (
     SELECT DISTINCT customer, date_trunc('month', at AT TIME ZONE 'UTC') AS month FROM g_orders

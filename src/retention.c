@@ -169,6 +169,23 @@ KPI_STATE_IO_FUNCTIONS(repeat_state, &repeat_state_type);
 KPI_STATE_IO_FUNCTIONS(aov_lines_state, &aov_lines_state_type);
 
 /*
+ * The result of a transition or combine function that updated the set s
+ * (see kpi_state_result) with status, raised if not KPI_OK.  A growing
+ * state takes s first, so that it never keeps a buffer that the update
+ * freed, even on error.
+ */
+static inline Datum
+set_updated(KpiGrowingState *growing, custset *s, kpi_status status, const kpi_msg *msg,
+			const char *sqlname)
+{
+	Datum		result = kpi_state_result(growing, s);
+
+	if (unlikely(status != KPI_OK))
+		set_report(status, msg, sqlname);
+	return result;
+}
+
+/*
  * The set in argument 0 of a final function or accessor, for reading.  A
  * growing state (an aggregate's own, see kpi.h) first moves the records
  * of its table into its body, in place, or with compact becomes compact:
@@ -362,9 +379,7 @@ retention_step(FunctionCallInfo fcinfo, bool windowed)
 	key = key_arg(fcinfo, cache, 0, 1);
 	msg.text[0] = '\0';
 	status = custset_retention_add(&s, &key, at < cutoff, kpi_state_mem(growing), &msg);
-	if (unlikely(status != KPI_OK))
-		set_report(status, &msg, retention_state_type.name);
-	return kpi_state_result(growing, s);
+	return set_updated(growing, s, status, &msg, retention_state_type.name);
 }
 
 PG_FUNCTION_INFO_V1(kpi_retention_accum);
@@ -469,9 +484,7 @@ kpi_cohort_accum(PG_FUNCTION_ARGS)
 	msg.text[0] = '\0';
 	status = custset_cohort_add(&s, &key, period_index(cache, period, at), kpi_state_mem(growing),
 								&msg);
-	if (unlikely(status != KPI_OK))
-		set_report(status, &msg, cohort_state_type.name);
-	return kpi_state_result(growing, s);
+	return set_updated(growing, s, status, &msg, cohort_state_type.name);
 }
 
 /* The most cells kpi.cohorts returns (a triangle of 14,000 periods). */
@@ -564,9 +577,7 @@ kpi_repeat_accum(PG_FUNCTION_ARGS)
 
 	msg.text[0] = '\0';
 	status = custset_repeat_add(&s, &key, NULL, kpi_state_mem(growing), &msg);
-	if (unlikely(status != KPI_OK))
-		set_report(status, &msg, repeat_state_type.name);
-	return kpi_state_result(growing, s);
+	return set_updated(growing, s, status, &msg, repeat_state_type.name);
 }
 
 Datum
@@ -582,9 +593,7 @@ kpi_repeat_accum_order(PG_FUNCTION_ARGS)
 
 	msg.text[0] = '\0';
 	status = custset_repeat_add(&s, &key, &order, kpi_state_mem(growing), &msg);
-	if (unlikely(status != KPI_OK))
-		set_report(status, &msg, repeat_state_type.name);
-	return kpi_state_result(growing, s);
+	return set_updated(growing, s, status, &msg, repeat_state_type.name);
 }
 
 /* ---------------------------------------------------------- order-line AOV */
@@ -629,9 +638,7 @@ kpi_aov_lines_accum(PG_FUNCTION_ARGS)
 		kpi_report(status, &msg, "kpi.aov sum out of range");
 	order = key_arg(fcinfo, call_cache(fcinfo), 0, 2);
 	status = custset_orders_add(&s, &order, kpi_state_mem(growing), &msg);
-	if (unlikely(status != KPI_OK))
-		set_report(status, &msg, aov_lines_state_type.name);
-	return kpi_state_result(growing, s);
+	return set_updated(growing, s, status, &msg, aov_lines_state_type.name);
 }
 
 /* ---------------------------------------------------------- combine, final */
@@ -647,9 +654,7 @@ set_combine(FunctionCallInfo fcinfo, custset_state which, const KpiStateType *ty
 	kpi_status	status;
 
 	status = custset_state_merge(which, &s, KPI_STATE_PAYLOAD(other), kpi_state_mem(growing), &msg);
-	if (status != KPI_OK)
-		set_report(status, &msg, type->name);
-	return kpi_state_result(growing, s);
+	return set_updated(growing, s, status, &msg, type->name);
 }
 
 /*
