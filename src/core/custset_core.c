@@ -1808,22 +1808,24 @@ int_slot_read(const set_layout *L, const uint8_t *slot, int_rec *r)
  * the buffer itself, so the set never needs a second buffer of its size
  * (reallocating a large block remaps its pages rather than copying them).
  *
- * The parked record goes into the table first.  The buffer grows to E
- * bytes; the table's records are compacted to the table's start, sorted
- * into the last bytes of the buffer, and the body's records from the
- * first one at or above the smallest table record move right before them
- * (the records below stay where they are).  The merged records are then
- * written from where the moved ones began.  Each table record lengthens
- * the body by at most growth bytes (its own code, and with pairs or
- * counts the longer code of the body record after it), and the body's
- * first record may take max_record bytes more than its zigzag code, so
- * with E as below what is written never reaches what is still to be read;
- * every write checks that all the same.  Last, the buffer shrinks (or
- * grows) to the merged body, the gap and an empty table.
+ * The parked record goes into the table first.  The buffer grows to
+ * work_size bytes; the table's records are compacted to the table's
+ * start, sorted into the last bytes of the buffer, and the body's records
+ * from the first one at or above the smallest table record move right
+ * before them (the records below stay where they are).  The merged
+ * records are then written from where the moved ones began.  Each table
+ * record lengthens the body by at most growth bytes (its own code, and
+ * with pairs or counts the longer code of the body record after it), and
+ * the body's first record may take max_record bytes more than its zigzag
+ * code, so with work_size as below what is written never reaches what is
+ * still to be read; every write checks that all the same.  Last, the
+ * buffer shrinks (or grows) to the merged body, the gap and an empty
+ * table.
  *
  * Errors: KPI_ERR_NOMEM and KPI_ERR_LIMIT leave a valid set, as does
- * KPI_ERR_OVERFLOW from the parked record; an overflowing count in the
- * merge (or corrupt bytes) leaves a set that can only be freed.
+ * KPI_ERR_OVERFLOW from the parked record; KPI_ERR_OVERFLOW from the merge
+ * and KPI_ERR_BINARY (corrupt bytes, or a failed write check, which would
+ * be a bug) leave a set that can only be freed.
  */
 static kpi_status
 consolidate_in_place(custset **sp, const set_layout *L, bool appending, size_t gap,
@@ -1844,7 +1846,7 @@ consolidate_in_place(custset **sp, const set_layout *L, bool appending, size_t g
 				kept,
 				nkept = 0,
 				nout = 0;
-	uint64_t	E;
+	uint64_t	work_size;
 	uint8_t    *base,
 			   *slots,
 			   *dst,
@@ -1888,20 +1890,20 @@ consolidate_in_place(custset **sp, const set_layout *L, bool appending, size_t g
 	}
 	nrec = s->nappend;
 	out_max = (size_t) s->body_size + nrec * growth + L->max_record;
-	E = (uint64_t) bo + out_max + nrec * sz;
-	if (E < (uint64_t) slots_off(s) + 2 * (uint64_t) nrec * sz)
-		E = (uint64_t) slots_off(s) + 2 * (uint64_t) nrec * sz;
-	if (E < s->total_size)
-		E = s->total_size;
-	E = align8(E);
-	if (E > CUSTSET_MAX_SIZE)
+	work_size = (uint64_t) bo + out_max + nrec * sz;
+	if (work_size < (uint64_t) slots_off(s) + 2 * (uint64_t) nrec * sz)
+		work_size = (uint64_t) slots_off(s) + 2 * (uint64_t) nrec * sz;
+	if (work_size < s->total_size)
+		work_size = s->total_size;
+	work_size = align8(work_size);
+	if (work_size > CUSTSET_MAX_SIZE)
 		return too_large(msg);
-	s = mem->realloc(s, E, mem->ctx);
+	s = mem->realloc(s, work_size, mem->ctx);
 	if (s == NULL)
 		return kpi_fail(msg, KPI_ERR_NOMEM, "Out of memory for a customer set of %zu bytes.",
-						(size_t) E);
+						(size_t) work_size);
 	*sp = s;
-	s->total_size = (uint32_t) E;
+	s->total_size = (uint32_t) work_size;
 	base = (uint8_t *) s;
 
 	/* the table's records, compacted, then sorted into the buffer's end */
@@ -1915,7 +1917,7 @@ consolidate_in_place(custset **sp, const set_layout *L, bool appending, size_t g
 				memmove(dst, slots + i * sz, sz);
 			dst += sz;
 		}
-	tail = base + E - nrec * sz;
+	tail = base + work_size - nrec * sz;
 	recs = int_slot_sort(L, slots, tail, nrec);
 	if (recs != tail)
 		memmove(tail, recs, nrec * sz);
@@ -1952,7 +1954,7 @@ consolidate_in_place(custset **sp, const set_layout *L, bool appending, size_t g
 			return kpi_fail(msg, KPI_ERR_BINARY, "The customer set's stored data is corrupt.");
 	}
 	rp = tail;
-	rend = base + E;
+	rend = base + work_size;
 	int_slot_read(L, rp, &rcur);
 	rp += sz;
 	while (bhas || rhas)
@@ -1988,7 +1990,7 @@ consolidate_in_place(custset **sp, const set_layout *L, bool appending, size_t g
 		}
 		len = (size_t) (encode_int_record(L, code, has_prev ? &prev : NULL, &r) - code);
 		if (out + len > (bp < bend ? bp : rp))
-			return kpi_fail(msg, KPI_ERR_LIMIT, "A customer set's merge overran its buffer.");
+			return kpi_fail(msg, KPI_ERR_BINARY, "A customer set's merge would overrun its buffer.");
 		memcpy(out, code, len);
 		out += len;
 		prev = r;
@@ -2002,11 +2004,11 @@ consolidate_in_place(custset **sp, const set_layout *L, bool appending, size_t g
 	/* the buffer's final size: merged body, gap, an empty table */
 	nslots = next_table_slots(L, appending, before, nappend, old_slots, s->nrecords);
 	total = body_end8(s) + gap + table_area(L, s, nslots, 0);
-	if (total != E)
+	if (total != work_size)
 	{
 		custset    *resized = mem->realloc(s, total, mem->ctx);
 
-		if (resized == NULL && total > E)
+		if (resized == NULL && total > work_size)
 		{
 			/* a valid set all the same: its body, no table */
 			table_init(s, L, 0, 0);
@@ -2018,7 +2020,7 @@ consolidate_in_place(custset **sp, const set_layout *L, bool appending, size_t g
 		if (resized != NULL)
 			s = resized;
 		else
-			total = E;
+			total = work_size;
 	}
 	s->total_size = (uint32_t) total;
 	memset((uint8_t *) s + bo + s->body_size, 0, total - (bo + s->body_size));
@@ -2579,7 +2581,8 @@ custset_consolidate(custset **state, bool compact, const kpi_allocator *mem, kpi
 			return status;
 		s = *state;
 	}
-	if (!compact)
+	/* a run after the body (order ids) is merged in by compacting */
+	if (!compact && custset_all_in_body(s))
 		return KPI_OK;
 	if (s->run_size == 0 && s != keep)
 	{

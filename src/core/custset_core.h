@@ -301,8 +301,8 @@ extern kpi_status custset_compact(const custset *s, const kpi_allocator *mem,
 /*
  * custset_consolidate
  *		Moves every record of *state into the sorted body, leaving an empty
- *		table, or with compact, makes *state canonical compact; the set stays
- *		the same.  Readers then walk the body alone, where a table would cost
+ *		table (or none, when a run had to be merged), or with compact makes
+ *		*state canonical compact; the set stays the same.  Readers then walk the body alone, where a table would cost
  *		them a sorted copy of its records.  With mem->in_place this happens
  *		within the buffer as far as it can (see "Growth in place"); else
  *		*state may be replaced as by custset_add, and is updated in place

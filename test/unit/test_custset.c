@@ -1776,6 +1776,38 @@ bench_union(size_t n)
 	free(half[1]);
 }
 
+/*
+ * Order ids that start again below the first ones open a run after the
+ * body (see "run" in custset_core.h): consolidation merges it in too.
+ */
+static void
+test_consolidate_run(void)
+{
+	for (int in_place = 0; in_place < 2; in_place++)
+	{
+		custset    *s;
+		custset    *c;
+		static const int64_t ids[] = {10, 11, 12, 5, 6};
+
+		MEM = in_place ? &in_place_allocator : &kpi_malloc_allocator;
+		s = new_set(CUSTSET_ORDERS);
+		for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		{
+			custset_key k = custset_key_int(ids[i]);
+
+			GROW(s, custset_orders_add(&s, &k, MEM, NULL));
+		}
+		c = compacted(s);
+		CHECK(s->run_size > 0 && consolidate_set(&s, false) == KPI_OK && custset_all_in_body(s) &&
+			  same_bytes(s, c),
+			  in_place ? "in place: consolidating merges a run of order ids into the body"
+			  : "consolidating merges a run of order ids into the body");
+		free(s);
+		free(c);
+	}
+	MEM = &kpi_malloc_allocator;
+}
+
 /* The sets test_random builds; in_place: also with in_place_allocator. */
 typedef struct random_case
 {
@@ -1832,6 +1864,7 @@ main(int argc, char **argv)
 		}
 	}
 	MEM = &kpi_malloc_allocator;
+	test_consolidate_run();
 	test_rollup();
 	test_long_keys();
 	test_errors();
