@@ -179,7 +179,7 @@ extern void kpi_state_check_failed(const KpiStateHeader *s, const KpiStateType *
  * When a transition function returns another pointer than its state
  * argument, the executor copies the new state into the aggregate context
  * and frees the old one, so a state that grows by half, say, exists as
- * old, new and copy for a moment: 3.5 times its size.  A read/write
+ * old, new and copy for a moment: 4 times its old size.  A read/write
  * expanded object whose memory context is a child of the aggregate context
  * is kept as it is instead (ExecAggTransReparent).  So the transition
  * functions of variable-size states (customer sets) turn a state of

@@ -18,7 +18,8 @@
  * kpi_state_allocator) and the executor copies it into the aggregate
  * context and frees the old one; a set of KPI_GROWING_MIN_SIZE bytes or
  * more lives in a growing state (kpi.h) and grows in place.
- * Final functions and accessors never modify their argument.  The final
+ * Final functions and accessors never change the set their argument holds
+ * (a growing state is reorganized in place, see set_read_arg).  The final
  * function of the two-step aggregates and of rollup returns the compact,
  * canonical copy of the state, so equal sets are stored as equal bytes.
  *
