@@ -839,6 +839,19 @@ int_slot_write(uint8_t *slot, int ncomp, payload_kind pk, int64_t k1, int64_t k2
 		memcpy(slot + (size_t) ncomp * 8, &payload, 8);
 }
 
+/* The record of integer keys in slot (see int_slot_write); k2 = 0 in a one-key set. */
+static inline __attribute__((always_inline)) void
+int_slot_read(const uint8_t *slot, int ncomp, payload_kind pk, int_rec *r)
+{
+	memcpy(&r->k1, slot, 8);
+	r->k2 = 0;
+	if (ncomp == 2)
+		memcpy(&r->k2, slot + 8, 8);
+	r->payload = 0;
+	if (pk != PAYLOAD_NONE)
+		memcpy(&r->payload, slot + (size_t) ncomp * 8, 8);
+}
+
 /*
  * Writes a record of integer keys k1 (and k2 of a pair) and payload into
  * the free slot that int_table_probe returned.
@@ -931,6 +944,37 @@ overflow(kpi_msg *msg)
 {
 	return kpi_fail(msg, KPI_ERR_OVERFLOW, "A customer's order count exceeds %lld.",
 					(long long) INT64_MAX);
+}
+
+/*
+ * Adds the record of integer keys k1 (and k2 of a pair) and payload to the
+ * table of s in place: merges the payload into an equal key's, or takes a
+ * free slot while the table holds fewer than limit records.  False, s
+ * untouched, when it holds limit or a count would overflow.
+ */
+static inline __attribute__((always_inline)) bool
+int_table_add(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, uint64_t payload,
+			  size_t limit)
+{
+	bool		found;
+	uint8_t    *slot = int_table_probe(s, int_slot_size(ncomp, pk), ncomp, k1, k2, &found);
+
+	if (found)
+	{
+		uint64_t	p;
+
+		if (pk == PAYLOAD_NONE)
+			return true;
+		memcpy(&p, slot + (size_t) ncomp * 8, 8);
+		if (merge_payload(pk, &p, payload) != KPI_OK)
+			return false;
+		memcpy(slot + (size_t) ncomp * 8, &p, 8);
+		return true;
+	}
+	if (s->nappend >= limit)
+		return false;
+	int_table_put(s, ncomp, pk, slot, k1, k2, payload);
+	return true;
 }
 
 /* Bytes a new slot for rec takes in the heap. */
@@ -1523,13 +1567,7 @@ int_stream_next(const set_layout *L, int_stream *s)
 		return true;
 	if (!s->encoded)
 	{
-		memcpy(&s->cur.k1, s->p, 8);
-		s->cur.k2 = 0;
-		if (L->ncomp == 2)
-			memcpy(&s->cur.k2, s->p + 8, 8);
-		s->cur.payload = 0;
-		if (L->payload != PAYLOAD_NONE)
-			memcpy(&s->cur.payload, s->p + L->payload_off, 8);
+		int_slot_read(s->p, L->ncomp, L->payload, &s->cur);
 		s->p += L->slot_size;
 		return true;
 	}
@@ -1789,19 +1827,6 @@ regrow_in_place(custset **sp, const set_layout *L, size_t gap, size_t nslots, si
 	return KPI_OK;
 }
 
-/* The record of integer keys in a slot. */
-static inline void
-int_slot_read(const set_layout *L, const uint8_t *slot, int_rec *r)
-{
-	memcpy(&r->k1, slot, 8);
-	r->k2 = 0;
-	if (L->ncomp == 2)
-		memcpy(&r->k2, slot + 8, 8);
-	r->payload = 0;
-	if (L->payload != PAYLOAD_NONE)
-		memcpy(&r->payload, slot + L->payload_off, 8);
-}
-
 /*
  * consolidate for a set of integer keys without a run whose buffer the
  * call may realloc: the table's records are merged into the body within
@@ -1855,37 +1880,24 @@ consolidate_in_place(custset **sp, const set_layout *L, bool appending, size_t g
 			   *out;
 	const uint8_t *bitmap,
 			   *bp,
-			   *bend,
-			   *rp,
-			   *rend;
+			   *bend;
+	int_stream	st[2];
 	int_rec		first,
 				prev = {0, 0, 0},
-				bcur = {0, 0, 0},
-				rcur;
-	bool		has_prev = false,
-				bhas,
-				rhas = true;
+				cur;
+	bool		has_prev = false;
 
 	if (s->pending)
 	{
 		int_rec		p;
-		bool		found;
-		uint8_t    *slot;
 
-		/* a table is at most 3/4 full: there is a slot for it */
-		int_slot_read(L, pending_slot(s, sz), &p);
-		slot = int_table_probe(s, sz, L->ncomp, p.k1, p.k2, &found);
-		if (!found)
-			int_table_put(s, L->ncomp, L->payload, slot, p.k1, p.k2, p.payload);
-		else if (L->payload != PAYLOAD_NONE)
-		{
-			uint64_t	v;
-
-			memcpy(&v, slot + L->payload_off, 8);
-			if (merge_payload(L->payload, &v, p.payload) != KPI_OK)
-				return overflow(msg);
-			memcpy(slot + L->payload_off, &v, 8);
-		}
+		/*
+		 * A table is at most 3/4 full, so it has a slot for the parked
+		 * record even past its capacity: false is an overflowing count.
+		 */
+		int_slot_read(pending_slot(s, sz), L->ncomp, L->payload, &p);
+		if (!int_table_add(s, L->ncomp, L->payload, p.k1, p.k2, p.payload, s->nslots))
+			return overflow(msg);
 		s->pending = 0;
 	}
 	nrec = s->nappend;
@@ -1921,20 +1933,20 @@ consolidate_in_place(custset **sp, const set_layout *L, bool appending, size_t g
 	recs = int_slot_sort(L, slots, tail, nrec);
 	if (recs != tail)
 		memmove(tail, recs, nrec * sz);
-	int_slot_read(L, tail, &first);
+	int_slot_read(tail, L->ncomp, L->payload, &first);
 
 	/* the body's records below the first table record stay */
 	bp = base + bo;
 	bend = bp + s->body_size;
 	while (bp < bend)
 	{
-		const uint8_t *q = decode_int_record(L, bp, bend, has_prev ? &prev : NULL, &bcur);
+		const uint8_t *q = decode_int_record(L, bp, bend, has_prev ? &prev : NULL, &cur);
 
 		if (q == NULL)
 			return kpi_fail(msg, KPI_ERR_BINARY, "The customer set's stored data is corrupt.");
-		if (int_rec_compare(L->ncomp, &bcur, &first) >= 0)
+		if (int_rec_compare(L->ncomp, &cur, &first) >= 0)
 			break;
-		prev = bcur;
+		prev = cur;
 		has_prev = true;
 		bp = q;
 		nkept++;
@@ -1943,53 +1955,41 @@ consolidate_in_place(custset **sp, const set_layout *L, bool appending, size_t g
 	out = base + bo + kept;
 	memmove(tail - (bend - bp), bp, (size_t) (bend - bp));
 	bp = tail - (bend - bp);
-	bend = tail;
 
-	/* merge the moved body records (bp) and the sorted table records (rp) */
-	bhas = bp < bend;
-	if (bhas)
+	/*
+	 * Merge the moved body records (st[0]) and the sorted table records
+	 * (st[1]); nothing may be written at or past the first unread byte.
+	 */
+	st[0].encoded = true;
+	st[0].p = bp;
+	st[0].end = tail;
+	st[0].has = bp < tail;
+	if (st[0].has)
 	{
-		bp = decode_int_record(L, bp, bend, has_prev ? &prev : NULL, &bcur);
-		if (bp == NULL)
+		st[0].p = decode_int_record(L, bp, tail, has_prev ? &prev : NULL, &st[0].cur);
+		if (st[0].p == NULL)
 			return kpi_fail(msg, KPI_ERR_BINARY, "The customer set's stored data is corrupt.");
 	}
-	rp = tail;
-	rend = base + work_size;
-	int_slot_read(L, rp, &rcur);
-	rp += sz;
-	while (bhas || rhas)
+	st[1].encoded = false;
+	st[1].p = tail;
+	st[1].end = base + work_size;
+	int_stream_next(L, &st[1]);
+	while (st[0].has || st[1].has)
 	{
-		int			c = !rhas ? -1 : !bhas ? 1 : int_rec_compare(L->ncomp, &bcur, &rcur);
-		int_rec		r = c <= 0 ? bcur : rcur;
+		int			c = !st[1].has ? -1 : !st[0].has ? 1 :
+			int_rec_compare(L->ncomp, &st[0].cur, &st[1].cur);
+		int_rec		r = c <= 0 ? st[0].cur : st[1].cur;
 		uint8_t		code[3 * KPI_VARINT_MAX];
 		size_t		len;
 
-		if (c == 0 && merge_payload(L->payload, &r.payload, rcur.payload) != KPI_OK)
+		if (c == 0 && merge_payload(L->payload, &r.payload, st[1].cur.payload) != KPI_OK)
 			return overflow(msg);
-		if (c <= 0)
-		{
-			bhas = bp < bend;
-			if (bhas)
-			{
-				int_rec		next;
-
-				bp = decode_int_record(L, bp, bend, &bcur, &next);
-				if (bp == NULL)
-					return kpi_fail(msg, KPI_ERR_BINARY, "The customer set's stored data is corrupt.");
-				bcur = next;
-			}
-		}
+		if (c <= 0 && !int_stream_next(L, &st[0]))
+			return kpi_fail(msg, KPI_ERR_BINARY, "The customer set's stored data is corrupt.");
 		if (c >= 0)
-		{
-			rhas = rp < rend;
-			if (rhas)
-			{
-				int_slot_read(L, rp, &rcur);
-				rp += sz;
-			}
-		}
+			int_stream_next(L, &st[1]);
 		len = (size_t) (encode_int_record(L, code, has_prev ? &prev : NULL, &r) - code);
-		if (out + len > (bp < bend ? bp : rp))
+		if (out + len > (st[0].p < st[0].end ? st[0].p : st[1].p))
 			return kpi_fail(msg, KPI_ERR_BINARY, "A customer set's merge would overrun its buffer.");
 		memcpy(out, code, len);
 		out += len;
@@ -2261,36 +2261,6 @@ payload_valid(payload_kind pk, uint64_t payload)
 }
 
 /*
- * Adds the record of integer keys k1 (and k2 of a pair) and payload to the
- * table of s in place: merges the payload into an equal key's, or takes a
- * free slot while the table has room.  False, s untouched, when it has no
- * room or a count would overflow.
- */
-static inline __attribute__((always_inline)) bool
-int_table_add(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, uint64_t payload)
-{
-	bool		found;
-	uint8_t    *slot = int_table_probe(s, int_slot_size(ncomp, pk), ncomp, k1, k2, &found);
-
-	if (found)
-	{
-		uint64_t	p;
-
-		if (pk == PAYLOAD_NONE)
-			return true;
-		memcpy(&p, slot + (size_t) ncomp * 8, 8);
-		if (merge_payload(pk, &p, payload) != KPI_OK)
-			return false;
-		memcpy(slot + (size_t) ncomp * 8, &p, 8);
-		return true;
-	}
-	if (s->nappend >= table_capacity(s->nslots))
-		return false;
-	int_table_put(s, ncomp, pk, slot, k1, k2, payload);
-	return true;
-}
-
-/*
  * Parks the record of integer keys k1 (and k2) and payload in the pending
  * slot of s, which has a table, and asks the CPU to fetch the table slot
  * and bitmap byte where its probe will start (see "pending").
@@ -2325,17 +2295,11 @@ add_int_record(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, u
 {
 	if (s->pending)
 	{
-		const uint8_t *parked = pending_slot(s, int_slot_size(ncomp, pk));
-		int64_t		p1,
-					p2 = 0;
-		uint64_t	pp = 0;
+		int_rec		parked;
 
-		memcpy(&p1, parked, 8);
-		if (ncomp == 2)
-			memcpy(&p2, parked + 8, 8);
-		if (pk != PAYLOAD_NONE)
-			memcpy(&pp, parked + (size_t) ncomp * 8, 8);
-		if (!int_table_add(s, ncomp, pk, p1, p2, pp))
+		int_slot_read(pending_slot(s, int_slot_size(ncomp, pk)), ncomp, pk, &parked);
+		if (!int_table_add(s, ncomp, pk, parked.k1, parked.k2, parked.payload,
+						   table_capacity(s->nslots)))
 			return false;
 		s->pending = 0;
 	}
@@ -2356,7 +2320,7 @@ add_int_record(custset *s, int ncomp, payload_kind pk, int64_t k1, int64_t k2, u
 		return false;
 	/* a table that caches hold costs no wait to probe now */
 	if ((size_t) s->nslots * int_slot_size(ncomp, pk) <= CUSTSET_PARK_MIN_TABLE_BYTES)
-		return int_table_add(s, ncomp, pk, k1, k2, payload);
+		return int_table_add(s, ncomp, pk, k1, k2, payload, table_capacity(s->nslots));
 	park_int_record(s, ncomp, pk, k1, k2, payload);
 	return true;
 }
